@@ -1,0 +1,98 @@
+/*
+ * skynet_socket.h -- the core's socket API for services, the socket
+ * message delivered as PTYPE_SOCKET, and the older send helpers.
+ */
+#ifndef skynet_socket_h
+#define skynet_socket_h
+
+#include "socket_info.h"
+#include "socket_buffer.h"
+
+/* Values of skynet_socket_message.type. */
+#define SKYNET_SOCKET_TYPE_DATA     1
+#define SKYNET_SOCKET_TYPE_CONNECT  2
+#define SKYNET_SOCKET_TYPE_CLOSE    3
+#define SKYNET_SOCKET_TYPE_ACCEPT   4
+#define SKYNET_SOCKET_TYPE_ERROR    5
+#define SKYNET_SOCKET_TYPE_UDP      6
+#define SKYNET_SOCKET_TYPE_WARNING  7
+
+struct skynet_socket_message {
+    int   type;
+    int   id;
+    int   ud;
+    char *buffer;
+};
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct skynet_context;
+
+void skynet_socket_init(void);
+void skynet_socket_exit(void);
+void skynet_socket_free(void);
+int  skynet_socket_poll(void);
+void skynet_socket_updatetime(void);
+
+int  skynet_socket_sendbuffer(struct skynet_context *ctx, struct socket_sendbuffer *buffer);
+int  skynet_socket_sendbuffer_lowpriority(struct skynet_context *ctx, struct socket_sendbuffer *buffer);
+int  skynet_socket_listen(struct skynet_context *ctx, const char *host, int port, int backlog);
+int  skynet_socket_connect(struct skynet_context *ctx, const char *host, int port);
+int  skynet_socket_bind(struct skynet_context *ctx, int fd);
+void skynet_socket_close(struct skynet_context *ctx, int id);
+void skynet_socket_shutdown(struct skynet_context *ctx, int id);
+void skynet_socket_start(struct skynet_context *ctx, int id);
+void skynet_socket_pause(struct skynet_context *ctx, int id);
+void skynet_socket_nodelay(struct skynet_context *ctx, int id);
+
+int  skynet_socket_udp(struct skynet_context *ctx, const char *addr, int port);
+int  skynet_socket_udp_connect(struct skynet_context *ctx, int id, const char *addr, int port);
+int  skynet_socket_udp_dial(struct skynet_context *ctx, const char *addr, int port);
+int  skynet_socket_udp_listen(struct skynet_context *ctx, const char *addr, int port);
+int  skynet_socket_udp_sendbuffer(struct skynet_context *ctx, const char *address,
+                                  struct socket_sendbuffer *buffer);
+const char *skynet_socket_udp_address(struct skynet_socket_message *, int *addrsz);
+
+struct socket_info *skynet_socket_info(void);
+
+/*
+ * Older pointer+size entry points, kept as wrappers over the sendbuffer
+ * calls.  A negative sz means `buffer` is a user object, not raw memory.
+ */
+static inline void
+sendbuffer_init_(struct socket_sendbuffer *buf, int id, const void *buffer, int sz) {
+    buf->id     = id;
+    buf->type   = (sz < 0) ? SOCKET_BUFFER_OBJECT : SOCKET_BUFFER_MEMORY;
+    buf->buffer = buffer;
+    buf->sz     = (size_t)sz;
+}
+
+static inline int
+skynet_socket_send(struct skynet_context *ctx, int id, void *buffer, int sz) {
+    struct socket_sendbuffer sb;
+    sendbuffer_init_(&sb, id, buffer, sz);
+    return skynet_socket_sendbuffer(ctx, &sb);
+}
+
+static inline int
+skynet_socket_send_lowpriority(struct skynet_context *ctx, int id, void *buffer, int sz) {
+    struct socket_sendbuffer sb;
+    sendbuffer_init_(&sb, id, buffer, sz);
+    return skynet_socket_sendbuffer_lowpriority(ctx, &sb);
+}
+
+static inline int
+skynet_socket_udp_send(struct skynet_context *ctx, int id, const char *address,
+                       const void *buffer, int sz) {
+    struct socket_sendbuffer sb;
+    sendbuffer_init_(&sb, id, buffer, sz);
+    return skynet_socket_udp_sendbuffer(ctx, address, &sb);
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* skynet_socket_h */
