@@ -1,0 +1,55 @@
+# `make linux` builds the core (libskynet.so), the skynet executable, our C services and Lua
+# C modules. `make test` runs every test; `make bench` the benchmarks.
+
+CARGO ?= cargo
+CC ?= cc
+BUILD := target/release
+LUA_INC := $(BUILD)/lua/include
+LUA_LIB := $(BUILD)/lua/lib/liblua5.5.a
+CFLAGS ?= -O2 -g -Wall
+SHARED := -fPIC -shared
+MODULE_CFLAGS = $(CFLAGS) -std=gnu99 $(SHARED) -Iinclude -I$(LUA_INC)
+
+CSERVICES := $(patsubst service-src/service_%.c,cservice/%.so,$(wildcard service-src/service_*.c))
+LUACLIB_SRC := $(wildcard luaclib-src/*.c)
+
+.PHONY: linux all core clean test test-rust test-c bench
+linux: all
+all: skynet $(CSERVICES) $(if $(LUACLIB_SRC),luaclib/skynet.so)
+
+# cargo decides what is stale; the copy only changes when the library did.
+core:
+	$(CARGO) build --release
+$(BUILD)/libskynet.so $(LUA_LIB): core
+libskynet.so: $(BUILD)/libskynet.so
+	cp -p $< $@
+
+# The executable links the one Lua of the process and exports it for C modules (-Wl,-E).
+skynet: src/main.c libskynet.so $(LUA_LIB)
+	$(CC) $(CFLAGS) -o $@ src/main.c -L. -lskynet \
+		-Wl,--whole-archive $(LUA_LIB) -Wl,--no-whole-archive \
+		-Wl,-E -Wl,-rpath,'$$ORIGIN' -lm -ldl -lpthread
+
+cservice/%.so: service-src/service_%.c $(wildcard include/*.h) | cservice $(LUA_LIB)
+	$(CC) $(MODULE_CFLAGS) -o $@ $<
+
+luaclib/skynet.so: $(LUACLIB_SRC) $(wildcard luaclib-src/*.h) | luaclib $(LUA_LIB)
+	$(CC) $(MODULE_CFLAGS) -Iluaclib-src -o $@ $(LUACLIB_SRC)
+
+cservice luaclib:
+	mkdir -p $@
+
+test: linux test-rust test-c
+
+test-rust:
+	$(CARGO) test --release
+
+test-c: linux
+	sh tests/run-c-tests.sh
+
+bench: linux
+	sh benches/run.sh
+
+clean:
+	rm -rf skynet libskynet.so cservice luaclib tests/out
+	$(CARGO) clean

@@ -1,0 +1,159 @@
+//! The config file: Lua source, evaluated as upstream does (`include "file"` relative to the
+//! including file, `$NAME` replaced from the process environment). Every key lands in the env.
+
+use crate::env;
+use crate::lua::*;
+use std::ffi::{c_int, CString};
+
+/// Runs the config file with `include` available and returns its globals as a table.
+const READER: &str = r#"
+local entry = ...
+local values = {}
+local dirs = { "" }
+
+local function expand(text)
+    return (text:gsub("%$([%w_]+)", function(name)
+        local v = os.getenv(name)
+        if v == nil then
+            error(string.format("config needs the environment variable %s, which is not set", name), 0)
+        end
+        return v
+    end))
+end
+
+local function include(name)
+    local base = dirs[#dirs]
+    local path = name:sub(1, 1) == "/" and name or base .. name
+    local f, err = io.open(path, "rb")
+    if not f then
+        error(string.format("can't open config file %s: %s", path, err), 0)
+    end
+    local text = f:read("a")
+    f:close()
+    local chunk, perr = load(expand(text), "@" .. path, "t", values)
+    if not chunk then
+        error(perr, 0)
+    end
+    dirs[#dirs + 1] = path:match("^(.*/)") or ""
+    chunk()
+    dirs[#dirs] = nil
+end
+
+setmetatable(values, { __index = { include = include } })
+include(entry)
+setmetatable(values, nil)
+return values
+"#;
+
+/// Reads `path` into the env. Errors are the reason, for the caller to report.
+pub fn load(path: &str) -> Result<(), String> {
+    let cpath = CString::new(path).map_err(|_| "config path contains NUL".to_string())?;
+    // SAFETY: a private Lua state, used on this thread only and closed before returning.
+    unsafe {
+        let l = luaL_newstate();
+        if l.is_null() {
+            return Err("can't create a Lua state to read the config".into());
+        }
+        open_libs(l);
+        let result = read_into_env(l, &cpath);
+        lua_close(l);
+        result
+    }
+}
+
+/// # Safety
+/// `l` must be a live Lua state with the standard libraries open.
+unsafe fn read_into_env(l: *mut lua_State, path: &CString) -> Result<(), String> {
+    let name = c"=[skynet config reader]";
+    if luaL_loadbufferx(l, READER.as_ptr() as _, READER.len(), name.as_ptr(), c"t".as_ptr()) != LUA_OK {
+        return Err(to_string(l, -1).unwrap_or_default());
+    }
+    lua_pushlstring(l, path.as_ptr(), path.as_bytes().len());
+    if pcall(l, 1, 1, 0) != LUA_OK {
+        return Err(to_string(l, -1).unwrap_or_else(|| "config error".into()));
+    }
+    let table = lua_gettop(l);
+    lua_pushnil(l);
+    while lua_next(l, table) != 0 {
+        if lua_type(l, -2) != LUA_TSTRING {
+            return Err("config keys must be strings".into());
+        }
+        let key = to_string(l, -2).unwrap_or_default();
+        let value = value_text(l, -1).ok_or_else(|| format!("config key `{key}` has a value that is not a string, number or boolean"))?;
+        env::set(&key, &value).map_err(|e| format!("config: {e}"))?;
+        lua_settop(l, -2);
+    }
+    Ok(())
+}
+
+/// # Safety
+/// `l` live, `idx` valid. Copies numbers before converting so `lua_next` keeps working.
+unsafe fn value_text(l: *mut lua_State, idx: c_int) -> Option<String> {
+    match lua_type(l, idx) {
+        LUA_TBOOLEAN => Some(if lua_toboolean(l, idx) != 0 { "true" } else { "false" }.into()),
+        LUA_TSTRING => to_string(l, idx),
+        LUA_TNUMBER => {
+            lua_pushvalue(l, idx);
+            let s = to_string(l, -1);
+            lua_settop(l, -2);
+            s
+        }
+        _ => None,
+    }
+}
+
+/// The settings the core itself starts from (skynet_imp.h's struct skynet_config).
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub thread: usize,
+    pub harbor: u32,
+    pub profile: bool,
+    pub daemon: Option<String>,
+    pub module_path: String,
+    pub bootstrap: String,
+    pub logger: Option<String>,
+    pub logservice: String,
+}
+
+/// A missing key takes its default, which is written back to the env as upstream does.
+fn opt(key: &str, default: Option<&str>) -> Option<String> {
+    match env::get(key) {
+        Some(v) => Some(v),
+        None => {
+            let d = default?;
+            let _ = env::set(key, d);
+            Some(d.to_owned())
+        }
+    }
+}
+
+fn opt_int(key: &str, default: i64) -> Result<i64, String> {
+    let v = opt(key, Some(&default.to_string())).unwrap_or_default();
+    let t = v.trim();
+    t.parse::<i64>()
+        .or_else(|_| t.parse::<f64>().map(|f| f as i64))
+        .map_err(|_| format!("config: `{key}` must be a number, not `{v}`"))
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, String> {
+        let thread = opt_int("thread", 8)?;
+        if !(1..=1024).contains(&thread) {
+            return Err(format!("config: thread = {thread} is out of range (1..1024)"));
+        }
+        let harbor = opt_int("harbor", 1)?;
+        if !(0..=255).contains(&harbor) {
+            return Err(format!("config: harbor = {harbor} is out of range (0..255)"));
+        }
+        Ok(Config {
+            thread: thread as usize,
+            harbor: harbor as u32,
+            profile: opt("profile", Some("true")).as_deref() == Some("true"),
+            daemon: opt("daemon", None),
+            module_path: opt("cpath", Some("./cservice/?.so")).unwrap_or_default(),
+            bootstrap: opt("bootstrap", Some("snlua bootstrap")).unwrap_or_default(),
+            logger: opt("logger", None),
+            logservice: opt("logservice", Some("logger")).unwrap_or_default(),
+        })
+    }
+}

@@ -1,0 +1,427 @@
+//! A service: its module instance, callback and queue, and the dispatch of its messages.
+
+use crate::handle::registry;
+use crate::harbor;
+use crate::log::{self, ServiceLog};
+use crate::message::*;
+use crate::module::Module;
+use crate::monitor::Monitor;
+use crate::mq::{global, MessageQueue};
+use crate::timer;
+use std::cell::Cell;
+use std::ffi::{c_int, c_void, CString};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU64, AtomicUsize, Ordering::*};
+use std::sync::{Arc, Mutex};
+
+/// The C callback: `int cb(ctx, ud, type, session, source, msg, sz)`; non-zero keeps `msg`.
+pub type Callback =
+    unsafe extern "C" fn(*mut c_void, *mut c_void, c_int, c_int, u32, *const c_void, usize) -> c_int;
+
+pub struct Context {
+    handle: u32,
+    module: &'static Module,
+    instance: AtomicPtr<c_void>,
+    callback: AtomicUsize,
+    callback_ud: AtomicPtr<c_void>,
+    queue: Arc<MessageQueue>,
+    session_id: AtomicI32,
+    reserved: AtomicBool,
+    endless: AtomicBool,
+    profile: bool,
+    cpu_cost: AtomicU64,
+    cpu_start: AtomicU64,
+    message_count: AtomicU64,
+    logfile: Mutex<Option<ServiceLog>>,
+    has_logfile: AtomicBool,
+}
+
+static TOTAL: AtomicUsize = AtomicUsize::new(0);
+static PROFILE: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    /// The service whose message this thread is running (or a thread marker, as upstream).
+    static CURRENT: Cell<u32> = const { Cell::new(0) };
+}
+
+pub fn current_handle() -> u32 {
+    CURRENT.with(|c| c.get())
+}
+
+/// Marks a non-worker thread as upstream does (handle = -kind) for memory accounting.
+pub fn init_thread(kind: i32) {
+    CURRENT.with(|c| c.set((-kind) as u32));
+}
+
+pub fn total() -> usize {
+    TOTAL.load(SeqCst)
+}
+
+pub fn set_profile(enable: bool) {
+    PROFILE.store(enable, SeqCst);
+}
+
+impl Context {
+    pub fn handle(&self) -> u32 {
+        self.handle
+    }
+    pub fn queue(&self) -> &Arc<MessageQueue> {
+        &self.queue
+    }
+    pub fn module(&self) -> &'static Module {
+        self.module
+    }
+    /// The pointer C code knows this service by.
+    pub fn as_c_ptr(self: &Arc<Self>) -> *mut c_void {
+        Arc::as_ptr(self) as *mut c_void
+    }
+
+    /// Stops counting this service as keeping the node alive (skynet_context_reserve).
+    pub fn reserve(&self) {
+        if !self.reserved.swap(true, SeqCst) {
+            TOTAL.fetch_sub(1, SeqCst);
+        }
+    }
+
+    pub fn set_callback(&self, ud: *mut c_void, cb: Option<Callback>) {
+        self.callback_ud.store(ud, Relaxed);
+        self.callback.store(cb.map_or(0, |f| f as usize), Release);
+    }
+
+    pub fn new_session(&self) -> i32 {
+        let s = self.session_id.fetch_add(1, Relaxed).wrapping_add(1);
+        if s <= 0 {
+            self.session_id.store(1, Relaxed);
+            1
+        } else {
+            s
+        }
+    }
+
+    pub fn take_endless(&self) -> bool {
+        self.endless.swap(false, Relaxed)
+    }
+    pub fn set_endless(&self) {
+        self.endless.store(true, Relaxed);
+    }
+    pub fn cpu_cost_us(&self) -> u64 {
+        self.cpu_cost.load(Relaxed)
+    }
+    /// Microseconds of cpu the message now running has used (0 without profiling).
+    pub fn running_time_us(&self) -> u64 {
+        if self.profile {
+            timer::thread_time().saturating_sub(self.cpu_start.load(Relaxed))
+        } else {
+            0
+        }
+    }
+    pub fn message_count(&self) -> u64 {
+        self.message_count.load(Relaxed)
+    }
+    pub fn signal(&self, sig: c_int) {
+        self.module.signal_instance(self.instance.load(Relaxed), sig);
+    }
+
+    pub fn open_log(&self) {
+        let mut f = self.logfile.lock().unwrap_or_else(|e| e.into_inner());
+        if f.is_none() {
+            *f = ServiceLog::open(self.handle);
+            self.has_logfile.store(f.is_some(), Release);
+        }
+    }
+    pub fn close_log(&self) {
+        let mut f = self.logfile.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(log) = f.take() {
+            self.has_logfile.store(false, Release);
+            log.close(self.handle);
+        }
+    }
+
+    /// Runs the callback on one message; frees the payload unless the callback keeps it.
+    pub fn dispatch(&self, mut msg: Message) {
+        let prev = CURRENT.with(|c| c.replace(self.handle));
+        let ptype = msg.ptype();
+        let size = msg.size();
+        if self.has_logfile.load(Relaxed) {
+            if let Some(f) = self.logfile.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+                f.output(msg.source, ptype, msg.session, msg.data, size);
+            }
+        }
+        self.message_count.fetch_add(1, Relaxed);
+        let cb = self.callback.load(Acquire);
+        let keep = if cb == 0 {
+            0
+        } else {
+            // SAFETY: `cb` was stored from a valid `Callback` by set_callback.
+            let cb: Callback = unsafe { std::mem::transmute::<usize, Callback>(cb) };
+            let ctx = self as *const Context as *mut c_void;
+            let ud = self.callback_ud.load(Relaxed);
+            if self.profile {
+                let start = timer::thread_time();
+                self.cpu_start.store(start, Relaxed);
+                // SAFETY: calling the service's own callback with its own ud, as skynet does.
+                let keep = unsafe { cb(ctx, ud, ptype, msg.session, msg.source, msg.data, size) };
+                self.cpu_cost.fetch_add(timer::thread_time().saturating_sub(start), Relaxed);
+                keep
+            } else {
+                // SAFETY: as above.
+                unsafe { cb(ctx, ud, ptype, msg.session, msg.source, msg.data, size) }
+            }
+        };
+        if keep == 0 {
+            msg.free_payload();
+        }
+        CURRENT.with(|c| c.set(prev));
+    }
+
+    /// Dispatches everything queued now (used to drain the logger before exit).
+    pub fn dispatch_all(&self) {
+        while let Some(m) = self.queue.pop() {
+            self.dispatch(m);
+        }
+    }
+}
+
+impl Drop for Context {
+    fn drop(&mut self) {
+        self.close_log();
+        self.module.release_instance(self.instance.load(Relaxed));
+        self.queue.mark_release();
+        if !self.reserved.load(SeqCst) {
+            TOTAL.fetch_sub(1, SeqCst);
+        }
+    }
+}
+
+/// Launches module `name` with `param`; the new handle, or None (logged) on failure.
+pub fn launch(name: &str, param: &str) -> Option<u32> {
+    let Some(module) = crate::module::query(name) else {
+        log::error(0, &format!("error: launch {name} failed: no module `{name}` on cpath or built in"));
+        return None;
+    };
+    let instance = module.create_instance();
+    if instance.is_null() {
+        log::error(0, &format!("error: launch {name} failed: {name}_create returned NULL"));
+        return None;
+    }
+    TOTAL.fetch_add(1, SeqCst);
+    let profile = PROFILE.load(Relaxed);
+    let (handle, ctx) = registry().register(|handle| {
+        Arc::new(Context {
+            handle,
+            module,
+            instance: AtomicPtr::new(instance),
+            callback: AtomicUsize::new(0),
+            callback_ud: AtomicPtr::new(std::ptr::null_mut()),
+            queue: MessageQueue::new(handle),
+            session_id: AtomicI32::new(0),
+            reserved: AtomicBool::new(false),
+            endless: AtomicBool::new(false),
+            profile,
+            cpu_cost: AtomicU64::new(0),
+            cpu_start: AtomicU64::new(0),
+            message_count: AtomicU64::new(0),
+            logfile: Mutex::new(None),
+            has_logfile: AtomicBool::new(false),
+        })
+    });
+    let cparam = CString::new(param.replace('\0', "")).unwrap_or_default();
+    let prev = CURRENT.with(|c| c.replace(handle));
+    let r = module.init_instance(instance, ctx.as_c_ptr(), &cparam);
+    CURRENT.with(|c| c.set(prev));
+    if r == 0 {
+        global().push(ctx.queue.clone());
+        log::error(handle, &format!("LAUNCH {name} {param}"));
+        Some(handle)
+    } else {
+        log::error(handle, &format!("error: launch {name} FAILED"));
+        registry().retire(handle);
+        let queue = ctx.queue.clone();
+        drop(ctx);
+        // Init never finished, so the queue never reached the run queue: bounce what it holds.
+        for m in queue.drain() {
+            bounce(handle, m);
+        }
+        None
+    }
+}
+
+/// A message that will never be handled: free it and tell a waiting sender.
+pub fn bounce(from: u32, mut msg: Message) {
+    msg.free_payload();
+    let ptype = msg.ptype();
+    if msg.source != 0 && ptype != PTYPE_RESPONSE && ptype != PTYPE_ERROR {
+        let _ = push(msg.source, Message::new(from, msg.session, std::ptr::null_mut(), 0, PTYPE_ERROR));
+    }
+}
+
+/// Queues a message for a local service; gives it back if there is no such service.
+pub fn push(handle: u32, msg: Message) -> Result<(), Message> {
+    match registry().grab(handle) {
+        Some(ctx) => {
+            ctx.queue.push(msg);
+            Ok(())
+        }
+        None => Err(msg),
+    }
+}
+
+/// skynet_send: `ptype` carries the DONTCOPY/ALLOCSESSION tags; returns the session, or -1
+/// for a dead or zero destination, -2 for an oversize message. The payload is always consumed
+/// when the core owns it (DONTCOPY) and never when it copies.
+pub fn send(
+    ctx: Option<&Context>,
+    source: u32,
+    destination: u32,
+    ptype: i32,
+    mut session: i32,
+    data: *mut c_void,
+    size: usize,
+) -> i32 {
+    let from = ctx.map_or(0, |c| c.handle);
+    let owned = ptype & PTYPE_TAG_DONTCOPY != 0;
+    if size & MESSAGE_TYPE_MASK != size {
+        log::error(from, &format!("error: The message to {destination:x} is too large"));
+        if owned {
+            free(data);
+        }
+        return -2;
+    }
+    if ptype & PTYPE_TAG_ALLOCSESSION != 0 {
+        match ctx {
+            Some(c) => session = c.new_session(),
+            None => {
+                log::error(from, "error: a session can only be allocated by a service");
+                if owned {
+                    free(data);
+                }
+                return -1;
+            }
+        }
+    }
+    let data = if owned || data.is_null() { data } else { copy_payload(data, size) };
+    let source = if source == 0 { from } else { source };
+    let ptype = ptype & 0xff;
+    if destination == 0 {
+        if !data.is_null() {
+            log::error(from, "error: Destination address can't be 0");
+            free(data);
+            return -1;
+        }
+        return session;
+    }
+    if harbor::is_remote(destination) {
+        harbor::send_to_handle(destination, source, session, ptype, data, size);
+        return session;
+    }
+    match push(destination, Message::new(source, session, data, size, ptype)) {
+        Ok(()) => session,
+        Err(mut m) => {
+            m.free_payload();
+            -1
+        }
+    }
+}
+
+/// skynet_sendname: `:hex` and `.local` names resolve here; other names are global, for the
+/// harbor.
+pub fn send_name(
+    ctx: Option<&Context>,
+    source: u32,
+    name: &str,
+    ptype: i32,
+    session: i32,
+    data: *mut c_void,
+    size: usize,
+) -> i32 {
+    let from = ctx.map_or(0, |c| c.handle);
+    let source = if source == 0 { from } else { source };
+    let destination = if let Some(hex) = name.strip_prefix(':') {
+        u32::from_str_radix(hex, 16).unwrap_or(0)
+    } else if let Some(local) = name.strip_prefix('.') {
+        registry().find_name(local)
+    } else {
+        let owned = ptype & PTYPE_TAG_DONTCOPY != 0;
+        if size & MESSAGE_TYPE_MASK != size {
+            log::error(from, &format!("error: The message to {name} is too large"));
+            if owned {
+                free(data);
+            }
+            return -2;
+        }
+        let session = if ptype & PTYPE_TAG_ALLOCSESSION != 0 {
+            ctx.map_or(session, |c| c.new_session())
+        } else {
+            session
+        };
+        let data = if owned || data.is_null() { data } else { copy_payload(data, size) };
+        harbor::send_to_name(name, source, session, ptype & 0xff, data, size);
+        return session;
+    };
+    if destination == 0 {
+        if ptype & PTYPE_TAG_DONTCOPY != 0 {
+            free(data);
+        }
+        return -1;
+    }
+    send(ctx, source, destination, ptype, session, data, size)
+}
+
+fn free(data: *mut c_void) {
+    // SAFETY: a payload handed to the core with DONTCOPY is a malloc'd buffer it now owns.
+    unsafe { libc::free(data) }
+}
+
+/// Copies a caller's payload into a fresh malloc'd buffer, NUL-terminated as upstream does.
+fn copy_payload(data: *mut c_void, size: usize) -> *mut c_void {
+    // SAFETY: the caller guarantees `data` points to `size` readable bytes.
+    unsafe {
+        let p = libc::malloc(size + 1) as *mut u8;
+        if p.is_null() {
+            return p as *mut c_void;
+        }
+        std::ptr::copy_nonoverlapping(data as *const u8, p, size);
+        *p.add(size) = 0;
+        p as *mut c_void
+    }
+}
+
+/// Runs one batch of a service queue on a worker; returns the queue to run next.
+pub fn dispatch_batch(
+    monitor: &Monitor,
+    queue: Option<Arc<MessageQueue>>,
+    weight: i32,
+) -> Option<Arc<MessageQueue>> {
+    let q = match queue {
+        Some(q) => q,
+        None => global().pop()?,
+    };
+    let handle = q.handle();
+    let Some(ctx) = registry().grab(handle) else {
+        q.release_or_requeue(|m| bounce(handle, m));
+        return global().pop();
+    };
+    let mut n = 1;
+    let mut i = 0;
+    while i < n {
+        let Some(popped) = q.pop_counted() else {
+            return global().pop();
+        };
+        if i == 0 && weight >= 0 {
+            n = (popped.remaining + 1) >> weight;
+        }
+        if popped.overload != 0 {
+            log::error(handle, &format!("error: May overload, message queue length = {}", popped.overload));
+        }
+        monitor.trigger(popped.message.source, handle);
+        ctx.dispatch(popped.message);
+        monitor.trigger(0, 0);
+        i += 1;
+    }
+    match global().pop() {
+        Some(next) => {
+            global().push(q);
+            Some(next)
+        }
+        None => Some(q),
+    }
+}

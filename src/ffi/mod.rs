@@ -1,0 +1,56 @@
+//! The C edge: one file per upstream header. Each export checks and converts its C
+//! arguments, calls the safe core, and converts the result. All pointer `unsafe` is here.
+
+pub mod daemon;
+pub mod env;
+pub mod handle;
+pub mod harbor;
+pub mod imp;
+pub mod log;
+pub mod malloc;
+pub mod module;
+pub mod monitor;
+pub mod mq;
+pub mod server;
+pub mod skynet;
+pub mod timer;
+
+use crate::context::Context;
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::ffi::{c_char, c_void, CStr, CString};
+
+/// The service behind a `struct skynet_context *`, or None for NULL.
+///
+/// # Safety
+/// A non-null `p` must be a context pointer the core handed out, still referenced.
+pub(crate) unsafe fn context<'a>(p: *mut c_void) -> Option<&'a Context> {
+    (p as *const Context).as_ref()
+}
+
+/// A C string argument as text (None for NULL; invalid UTF-8 is replaced).
+///
+/// # Safety
+/// A non-null `p` must point to a NUL-terminated string.
+pub(crate) unsafe fn text<'a>(p: *const c_char) -> Option<Cow<'a, str>> {
+    if p.is_null() {
+        None
+    } else {
+        Some(CStr::from_ptr(p).to_string_lossy())
+    }
+}
+
+thread_local! {
+    static RESULT: RefCell<CString> = RefCell::new(CString::default());
+}
+
+/// Keeps `s` in this thread's result buffer and returns it as a C string, valid until the
+/// thread's next call that returns a result (upstream keeps one per context; a service runs
+/// on one thread at a time, so per thread is at least as long-lived).
+pub(crate) fn result(s: String) -> *const c_char {
+    let c = CString::new(s.replace('\0', "")).unwrap_or_default();
+    RESULT.with(|r| {
+        *r.borrow_mut() = c;
+        r.borrow().as_ptr()
+    })
+}

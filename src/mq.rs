@@ -1,0 +1,238 @@
+//! Per-service message queues and the global run queue of queues that have work.
+//!
+//! A service queue is "in global" from the moment it has work until a worker finds it empty;
+//! while a worker holds it, it stays marked, so pushes never list it twice. A new queue starts
+//! marked so that messages sent during the service's init wait until init is done.
+
+use crate::message::Message;
+use std::cell::Cell;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::time::Duration;
+
+const OVERLOAD_THRESHOLD: usize = 1024;
+
+pub struct Popped {
+    pub message: Message,
+    pub remaining: usize,
+    pub overload: usize,
+}
+
+pub struct MessageQueue {
+    handle: u32,
+    state: Mutex<QueueState>,
+}
+
+struct QueueState {
+    messages: VecDeque<Message>,
+    in_global: bool,
+    release: bool,
+    overload: usize,
+    overload_threshold: usize,
+}
+
+impl MessageQueue {
+    pub fn new(handle: u32) -> Arc<MessageQueue> {
+        Arc::new(MessageQueue {
+            handle,
+            state: Mutex::new(QueueState {
+                messages: VecDeque::with_capacity(64),
+                in_global: true,
+                release: false,
+                overload: 0,
+                overload_threshold: OVERLOAD_THRESHOLD,
+            }),
+        })
+    }
+
+    pub fn handle(&self) -> u32 {
+        self.handle
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn push(self: &Arc<Self>, message: Message) {
+        let mut st = self.lock();
+        st.messages.push_back(message);
+        if !st.in_global {
+            st.in_global = true;
+            drop(st);
+            global().push(self.clone());
+        }
+    }
+
+    /// Takes the next message; an empty queue leaves the global queue.
+    pub fn pop(&self) -> Option<Message> {
+        self.pop_counted().map(|p| p.message)
+    }
+
+    /// Takes the next message with the length left behind it and, once per crossing, the
+    /// length that passed the doubling overload threshold.
+    pub fn pop_counted(&self) -> Option<Popped> {
+        let mut st = self.lock();
+        match st.messages.pop_front() {
+            Some(message) => {
+                let remaining = st.messages.len();
+                while remaining > st.overload_threshold {
+                    st.overload = remaining;
+                    st.overload_threshold *= 2;
+                }
+                let overload = std::mem::take(&mut st.overload);
+                Some(Popped { message, remaining, overload })
+            }
+            None => {
+                st.overload_threshold = OVERLOAD_THRESHOLD;
+                st.in_global = false;
+                None
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().messages.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The queue length that crossed a warning threshold since the last call (0: none).
+    pub fn take_overload(&self) -> usize {
+        std::mem::take(&mut self.lock().overload)
+    }
+
+    /// Called when the owning service is gone: a worker will drain and drop the queue.
+    pub fn mark_release(self: &Arc<Self>) {
+        let mut st = self.lock();
+        st.release = true;
+        if !st.in_global {
+            st.in_global = true;
+            drop(st);
+            global().push(self.clone());
+        }
+    }
+
+    /// A worker found no live service for this queue: if the service is fully gone, hand every
+    /// message left to `drop_message`; otherwise (still being torn down) look again later.
+    pub fn release_or_requeue(self: &Arc<Self>, mut drop_message: impl FnMut(Message)) {
+        let mut st = self.lock();
+        if st.release {
+            let left = std::mem::take(&mut st.messages);
+            drop(st);
+            for m in left {
+                drop_message(m);
+            }
+        } else {
+            drop(st);
+            global().push(self.clone());
+        }
+    }
+
+    /// Drains every message (used when the service itself dispatches them, e.g. at exit).
+    pub fn drain(&self) -> Vec<Message> {
+        let mut st = self.lock();
+        st.messages.drain(..).collect()
+    }
+}
+
+thread_local! {
+    static IS_WORKER: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The run queue of service queues with work, and the place idle workers sleep.
+pub struct GlobalQueue {
+    queues: Mutex<VecDeque<Arc<MessageQueue>>>,
+    len: AtomicUsize,
+    sleepers: AtomicUsize,
+    park: Mutex<()>,
+    wake: Condvar,
+    quit: AtomicBool,
+}
+
+pub fn global() -> &'static GlobalQueue {
+    static GLOBAL: OnceLock<GlobalQueue> = OnceLock::new();
+    GLOBAL.get_or_init(|| GlobalQueue {
+        queues: Mutex::new(VecDeque::with_capacity(1024)),
+        len: AtomicUsize::new(0),
+        sleepers: AtomicUsize::new(0),
+        park: Mutex::new(()),
+        wake: Condvar::new(),
+        quit: AtomicBool::new(false),
+    })
+}
+
+impl GlobalQueue {
+    pub fn push(&self, q: Arc<MessageQueue>) {
+        let before = {
+            let mut qs = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+            qs.push_back(q);
+            self.len.fetch_add(1, Ordering::SeqCst)
+        };
+        // A busy worker that queues work picks it up itself after its batch; wake a sleeper
+        // only when work piles up, or when the work comes from outside the workers.
+        if (before > 0 || !IS_WORKER.with(|w| w.get())) && self.sleepers.load(Ordering::SeqCst) > 0 {
+            self.wake_one();
+        }
+    }
+
+    pub fn pop(&self) -> Option<Arc<MessageQueue>> {
+        if self.len.load(Ordering::SeqCst) == 0 {
+            return None;
+        }
+        let mut qs = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+        let q = qs.pop_front();
+        if q.is_some() {
+            self.len.fetch_sub(1, Ordering::SeqCst);
+        }
+        q
+    }
+
+    pub fn len(&self) -> usize {
+        self.len.load(Ordering::SeqCst)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn mark_worker_thread() {
+        IS_WORKER.with(|w| w.set(true));
+    }
+
+    /// Parks the calling worker until there is work, a wake, or `timeout` passes.
+    pub fn sleep(&self, timeout: Duration) {
+        let guard = self.park.lock().unwrap_or_else(|e| e.into_inner());
+        self.sleepers.fetch_add(1, Ordering::SeqCst);
+        // Checked after announcing ourselves, so a push either sees the sleeper or we see it.
+        if self.is_empty() && !self.quit.load(Ordering::SeqCst) {
+            let _ = self.wake.wait_timeout(guard, timeout);
+        }
+        self.sleepers.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    pub fn sleepers(&self) -> usize {
+        self.sleepers.load(Ordering::SeqCst)
+    }
+
+    pub fn wake_one(&self) {
+        let _guard = self.park.lock().unwrap_or_else(|e| e.into_inner());
+        self.wake.notify_one();
+    }
+
+    pub fn wake_all(&self) {
+        let _guard = self.park.lock().unwrap_or_else(|e| e.into_inner());
+        self.wake.notify_all();
+    }
+
+    pub fn set_quit(&self) {
+        self.quit.store(true, Ordering::SeqCst);
+        self.wake_all();
+    }
+
+    pub fn quitting(&self) -> bool {
+        self.quit.load(Ordering::SeqCst)
+    }
+}

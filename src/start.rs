@@ -1,0 +1,179 @@
+//! Starting and stopping a node: the logger, bootstrap, and the worker, timer, socket and
+//! monitor threads; exit once no service is left, with the logger drained last.
+
+use crate::config::Config;
+use crate::context;
+use crate::handle::{self, registry};
+use crate::log;
+use crate::message::{Message, PTYPE_SYSTEM};
+use crate::monitor::Monitor;
+use crate::mq::global;
+use crate::{daemon, harbor, module, socket, timer};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::*};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub const THREAD_WORKER: i32 = 0;
+pub const THREAD_MAIN: i32 = 1;
+pub const THREAD_SOCKET: i32 = 2;
+pub const THREAD_TIMER: i32 = 3;
+pub const THREAD_MONITOR: i32 = 4;
+
+static HANGUP: AtomicBool = AtomicBool::new(false);
+static LOGGER: AtomicU32 = AtomicU32::new(0);
+
+/// ABORT: every service but the logger is retired now; the logger goes once it has written
+/// everything queued for it (upstream retires it at once and loses those lines).
+pub fn abort() {
+    let logger = LOGGER.load(SeqCst);
+    for h in registry().handles() {
+        if h != logger {
+            registry().retire(h);
+        }
+    }
+}
+
+/// True once the node should stop. With only the logger left (after ABORT, or when every
+/// other service has exited) the logger is retired as soon as its queue is empty.
+fn finished() -> bool {
+    let total = context::total();
+    if total == 0 {
+        return true;
+    }
+    let logger = LOGGER.load(SeqCst);
+    if total == 1 && logger != 0 {
+        if let Some(ctx) = registry().grab(logger) {
+            if ctx.queue().is_empty() {
+                drop(ctx);
+                registry().retire(logger);
+            }
+        }
+    }
+    false
+}
+
+extern "C" fn on_hangup(_: libc::c_int) {
+    HANGUP.store(true, SeqCst);
+}
+
+fn install_signals() {
+    // SAFETY: installing an async-signal-safe handler (it only stores an atomic) and
+    // ignoring SIGPIPE, as every skynet node does.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_hangup as extern "C" fn(libc::c_int) as usize;
+        sa.sa_flags = libc::SA_RESTART;
+        libc::sigfillset(&mut sa.sa_mask);
+        libc::sigaction(libc::SIGHUP, &sa, std::ptr::null_mut());
+    }
+}
+
+/// Starts the node and returns when it has stopped. Errors say why it could not start.
+pub fn start(config: &Config) -> Result<(), String> {
+    install_signals();
+    if let Some(pidfile) = &config.daemon {
+        daemon::init(pidfile)?;
+    }
+    harbor::init(config.harbor);
+    handle::init(config.harbor);
+    module::init(&config.module_path);
+    timer::init();
+    socket::init();
+    context::set_profile(config.profile);
+
+    let logger = context::launch(&config.logservice, config.logger.as_deref().unwrap_or(""))
+        .ok_or_else(|| format!("Can't launch {} service", config.logservice))?;
+    LOGGER.store(logger, SeqCst);
+    registry().bind_name(logger, "logger");
+    log::reset_logger();
+
+    let line = config.bootstrap.trim();
+    let (name, args) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+    if context::launch(name, args.trim_start()).is_none() {
+        log::error(0, &format!("Bootstrap error : {line}"));
+        drain_logger();
+        return Err(format!("bootstrap `{line}` failed (see the log above)"));
+    }
+
+    run_threads(config.thread);
+
+    harbor::exit();
+    socket::free();
+    if let Some(pidfile) = &config.daemon {
+        daemon::exit(pidfile);
+    }
+    Ok(())
+}
+
+/// Before the threads run, or after they stopped: write out what the logger still holds.
+fn drain_logger() {
+    if let Some(ctx) = registry().grab(LOGGER.load(SeqCst)) {
+        ctx.dispatch_all();
+    }
+}
+
+fn run_threads(workers: usize) {
+    let monitors: Vec<Arc<Monitor>> = (0..workers).map(|_| Arc::new(Monitor::new())).collect();
+    let mut threads = Vec::new();
+    let watched = monitors.clone();
+    threads.push(spawn("skynet-monitor", move || monitor_thread(&watched)));
+    threads.push(spawn("skynet-timer", timer_thread));
+    threads.push(spawn("skynet-socket", socket_thread));
+    threads.extend(crate::scheduler::spawn_workers(&monitors));
+    for t in threads {
+        let _ = t.join();
+    }
+    // Queues of services that are gone may still sit in the run queue: free what they hold.
+    while let Some(q) = global().pop() {
+        for mut m in q.drain() {
+            m.free_payload();
+        }
+    }
+}
+
+fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> std::thread::JoinHandle<()> {
+    std::thread::Builder::new().name(name.into()).spawn(f).expect("spawn thread")
+}
+
+fn monitor_thread(monitors: &[Arc<Monitor>]) {
+    context::init_thread(THREAD_MONITOR);
+    let mut last_check = Instant::now();
+    while !global().quitting() {
+        std::thread::sleep(Duration::from_millis(100));
+        if last_check.elapsed() >= Duration::from_secs(5) {
+            last_check = Instant::now();
+            for m in monitors {
+                m.check();
+            }
+        }
+    }
+}
+
+fn timer_thread() {
+    context::init_thread(THREAD_TIMER);
+    loop {
+        timer::update();
+        socket::update_time();
+        if finished() {
+            break;
+        }
+        if global().sleepers() > 0 && !global().is_empty() {
+            global().wake_one();
+        }
+        std::thread::sleep(Duration::from_micros(2500));
+        if HANGUP.swap(false, SeqCst) {
+            let logger = registry().find_name("logger");
+            if logger != 0 {
+                let _ = context::push(logger, Message::new(0, 0, std::ptr::null_mut(), 0, PTYPE_SYSTEM));
+            }
+        }
+    }
+    socket::exit();
+    global().set_quit();
+}
+
+fn socket_thread() {
+    context::init_thread(THREAD_SOCKET);
+    while socket::poll() != 0 {}
+}
