@@ -13,6 +13,7 @@ pub mod monitor;
 pub mod mq;
 pub mod server;
 pub mod skynet;
+pub mod socket;
 pub mod timer;
 
 use crate::context::Context;
