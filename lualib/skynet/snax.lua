@@ -1,0 +1,154 @@
+-- skynet.snax: client side of snax services (and a few helpers for them).
+--
+-- A snax object wraps a handle:  obj.post.NAME(...) sends to accept.NAME,
+-- obj.req.NAME(...) calls response.NAME and returns its results.
+
+local skynet = require "skynet"
+local interface = require "snax.interface"
+
+local snax = {}
+
+-- optional module whose table is the environment snax sources are parsed in
+local shared_env
+do
+	local modname = skynet.getenv "snax_interface_g"
+	if modname then
+		shared_env = require(modname)
+	else
+		shared_env = { require = function() end }
+	end
+end
+
+skynet.register_protocol {
+	name = "snax",
+	id = skynet.PTYPE_SNAX,
+	pack = skynet.pack,
+	unpack = skynet.unpack,
+}
+
+local types = {}	-- service name -> { name =, accept =, response =, system = }
+
+function snax.interface(name)
+	local t = types[name]
+	if t then
+		return t
+	end
+	t = { name = name, accept = {}, response = {}, system = {} }
+	for _, m in ipairs(interface(name, shared_env)) do
+		local id, group, method = m[1], m[2], m[3]
+		t[group][method] = id
+	end
+	types[name] = t
+	return t
+end
+
+local function method_table(t, handle, group, kind, invoke)
+	return setmetatable({}, {
+		__index = function(_, key)
+			local id = t[group][key]
+			if not id then
+				error(string.format("%s %s:%s no exist", kind, t.name, key))
+			end
+			return function(...)
+				return invoke(handle, "snax", id, ...)
+			end
+		end,
+	})
+end
+
+local object_meta = {
+	__tostring = function(obj)
+		return string.format("[%s:%x]", obj.type, obj.handle)
+	end,
+}
+
+local bound = setmetatable({}, { __mode = "kv" })
+
+function snax.bind(handle, typename)
+	local obj = bound[handle]
+	if obj then
+		assert(obj.type == typename)
+		return obj
+	end
+	local t = snax.interface(typename)
+	obj = setmetatable({
+		post = method_table(t, handle, "accept", "post", function(...)
+			skynet.send(...)	-- a post has no result
+		end),
+		req = method_table(t, handle, "response", "request", skynet.call),
+		type = typename,
+		handle = handle,
+	}, object_meta)
+	bound[handle] = obj
+	return obj
+end
+
+function snax.rawnewservice(name, ...)
+	local t = snax.interface(name)
+	local handle = skynet.newservice("snaxd", name)
+	assert(bound[handle] == nil)
+	if t.system.init then
+		skynet.call(handle, "snax", t.system.init, ...)
+	end
+	return handle
+end
+
+function snax.newservice(name, ...)
+	return snax.bind(snax.rawnewservice(name, ...), name)
+end
+
+function snax.uniqueservice(name, ...)
+	local handle = assert(skynet.call(".service", "lua", "LAUNCH", "snaxd", name, ...))
+	return snax.bind(handle, name)
+end
+
+function snax.globalservice(name, ...)
+	local handle = assert(skynet.call(".service", "lua", "GLAUNCH", "snaxd", name, ...))
+	return snax.bind(handle, name)
+end
+
+function snax.queryservice(name)
+	local handle = assert(skynet.call(".service", "lua", "QUERY", "snaxd", name))
+	return snax.bind(handle, name)
+end
+
+function snax.queryglobal(name)
+	local handle = assert(skynet.call(".service", "lua", "GQUERY", "snaxd", name))
+	return snax.bind(handle, name)
+end
+
+function snax.kill(obj, ...)
+	local t = snax.interface(obj.type)
+	skynet.call(obj.handle, "snax", t.system.exit, ...)
+end
+
+function snax.self()
+	return snax.bind(skynet.self(), SERVICE_NAME)
+end
+
+function snax.exit(...)
+	snax.kill(snax.self(), ...)
+end
+
+local function unwrap(ok, ...)
+	if ok then
+		return ...
+	end
+	error(...)
+end
+
+function snax.hotfix(obj, source, ...)
+	local t = snax.interface(obj.type)
+	return unwrap(skynet.call(obj.handle, "snax", t.system.hotfix, source, ...))
+end
+
+function snax.printf(fmt, ...)
+	skynet.error(string.format(fmt, ...))
+end
+
+function snax.profile_info(obj)
+	local t = snax.interface(obj.type)
+	return skynet.call(obj.handle, "snax", t.system.profile)
+end
+
+return snax
