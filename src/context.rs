@@ -195,12 +195,12 @@ impl Drop for Context {
 /// Launches module `name` with `param`; the new handle, or None (logged) on failure.
 pub fn launch(name: &str, param: &str) -> Option<u32> {
     let Some(module) = crate::module::query(name) else {
-        log::error(0, &format!("error: launch {name} failed: no module `{name}` on cpath or built in"));
+        log::error(current_handle(), &format!("error: launch {name} failed: no module `{name}` on cpath or built in"));
         return None;
     };
     let instance = module.create_instance();
     if instance.is_null() {
-        log::error(0, &format!("error: launch {name} failed: {name}_create returned NULL"));
+        log::error(current_handle(), &format!("error: launch {name} failed: {name}_create returned NULL"));
         return None;
     }
     TOTAL.fetch_add(1, SeqCst);
