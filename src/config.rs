@@ -157,3 +157,41 @@ impl Config {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &std::path::Path, name: &str, text: &str) -> String {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_string_lossy().into_owned()
+    }
+
+    #[test]
+    fn reads_keys_includes_and_environment_variables() {
+        let dir = std::env::temp_dir().join(format!("skynet-config-test-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        write(&dir.join("sub"), "inner.lua", "cfgtest_inner = 'from include'\ncfgtest_count = 3\n");
+        std::env::set_var("SKYNET_CFGTEST_VALUE", "substituted");
+        let main = write(&dir, "main.lua", "include 'sub/inner.lua'\ncfgtest_var = '$SKYNET_CFGTEST_VALUE'\ncfgtest_flag = false\n");
+        load(&main).unwrap();
+        assert_eq!(env::get("cfgtest_inner").as_deref(), Some("from include"));
+        assert_eq!(env::get("cfgtest_count").as_deref(), Some("3"));
+        assert_eq!(env::get("cfgtest_var").as_deref(), Some("substituted"));
+        assert_eq!(env::get("cfgtest_flag").as_deref(), Some("false"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn reports_errors_instead_of_crashing() {
+        let dir = std::env::temp_dir().join(format!("skynet-config-bad-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bad = write(&dir, "bad.lua", "x = = 1\n");
+        assert!(load(&bad).unwrap_err().contains("bad.lua:1:"));
+        assert!(load(&dir.join("missing.lua").to_string_lossy()).unwrap_err().contains("can't open config file"));
+        let unset = write(&dir, "unset.lua", "x = '$SKYNET_CFGTEST_SURELY_UNSET'\n");
+        assert!(load(&unset).unwrap_err().contains("SKYNET_CFGTEST_SURELY_UNSET"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

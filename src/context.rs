@@ -425,3 +425,56 @@ pub fn dispatch_batch(
         None => Some(q),
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::module::Builtin;
+
+    unsafe extern "C" fn ok_init(_: *mut c_void, _: *mut c_void, _: *const std::ffi::c_char) -> c_int {
+        0
+    }
+
+    /// A module that does nothing, for tests that need live services.
+    pub(crate) fn idle_module() -> &'static Module {
+        static IDLE: Builtin = Builtin { name: "idle", create: None, init: ok_init, release: None, signal: None };
+        Box::leak(Box::new(Module {
+            name: c"idle".as_ptr(),
+            dl: std::ptr::null_mut(),
+            create: IDLE.create,
+            init: Some(IDLE.init),
+            release: None,
+            signal: None,
+        }))
+    }
+
+    pub(crate) fn new_context(handle: u32) -> Arc<Context> {
+        TOTAL.fetch_add(1, SeqCst);
+        Arc::new(Context {
+            handle,
+            module: idle_module(),
+            instance: AtomicPtr::new(std::ptr::null_mut()),
+            callback: AtomicUsize::new(0),
+            callback_ud: AtomicPtr::new(std::ptr::null_mut()),
+            queue: MessageQueue::new(handle),
+            session_id: AtomicI32::new(0),
+            reserved: AtomicBool::new(false),
+            endless: AtomicBool::new(false),
+            profile: false,
+            cpu_cost: AtomicU64::new(0),
+            cpu_start: AtomicU64::new(0),
+            message_count: AtomicU64::new(0),
+            logfile: Mutex::new(None),
+            has_logfile: AtomicBool::new(false),
+        })
+    }
+
+    #[test]
+    fn sessions_are_positive_and_wrap_to_one() {
+        let c = new_context(0x00fe_0001);
+        assert_eq!(c.new_session(), 1);
+        assert_eq!(c.new_session(), 2);
+        c.session_id.store(i32::MAX, SeqCst);
+        assert_eq!(c.new_session(), 1);
+    }
+}

@@ -130,3 +130,46 @@ impl Registry {
         self.harbor
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::tests::new_context;
+
+    #[test]
+    fn handles_carry_the_harbor_and_grow_past_the_first_table() {
+        let r = Registry::new(3);
+        let handles: Vec<u32> = (0..100).map(|_| r.register(new_context).0).collect();
+        for (i, h) in handles.iter().enumerate() {
+            assert_eq!(h >> HANDLE_REMOTE_SHIFT, 3);
+            assert_eq!(h & HANDLE_MASK, i as u32 + 1);
+            assert_eq!(r.grab(*h).unwrap().handle(), *h);
+        }
+    }
+
+    #[test]
+    fn a_retired_handle_is_dead_and_not_reused_at_once() {
+        let r = Registry::new(0);
+        let (a, _) = r.register(new_context);
+        assert!(r.bind_name(a, "svc"));
+        assert!(r.retire(a));
+        assert!(r.grab(a).is_none());
+        assert_eq!(r.find_name("svc"), 0);
+        assert!(!r.retire(a));
+        let (b, _) = r.register(new_context);
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn names_are_unique_and_need_a_live_handle() {
+        let r = Registry::new(0);
+        let (a, _) = r.register(new_context);
+        let (b, _) = r.register(new_context);
+        assert!(r.bind_name(a, "one"));
+        assert!(!r.bind_name(b, "one"));
+        assert!(r.bind_name(b, "two"));
+        assert!(!r.bind_name(0x00ff_ffff, "three"));
+        assert_eq!(r.find_name("one"), a);
+        assert_eq!(r.find_name("two"), b);
+    }
+}
