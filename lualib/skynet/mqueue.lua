@@ -18,6 +18,7 @@ skynet.register_protocol {
 	pack = skynet.pack,
 	unpack = skynet.unpack,
 	dispatch = function(session, from, ...)
+		skynet.ignoreret()	-- the worker answers, not this task
 		inbox[#inbox + 1] = { session = session, addr = from, ... }
 		if idle_worker then
 			skynet.wakeup(idle_worker)

@@ -5,6 +5,7 @@
 -- The bookkeeping lives in the unique service "service_provider".
 
 local skynet = require "skynet"
+require "skynet.manager"	-- skynet.kill, for service.close
 
 local service = {}
 local known = {}	-- name -> address, as seen by this service
