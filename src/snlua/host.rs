@@ -1,0 +1,253 @@
+//! The Lua state of one service and how it starts.
+//!
+//! `init` only queues the service's arguments to itself; the state is set up on that first
+//! message, so the launching thread never runs Lua. Setting up: the standard libraries,
+//! `skynet.profile` (whose resume/wrap replace coroutine's), `skynet.codecache`, the registry
+//! entry `skynet_context`, the GC mode, and the globals the loader reads (LUA_PATH, LUA_CPATH,
+//! LUA_SERVICE, LUA_PRELOAD). Then the loader (`lualoader`) runs with the argument string.
+//! A failure is logged, `.launcher` is sent "ERROR" (so whoever waits on the launch hears of
+//! it), and the service exits.
+
+use super::alloc::{self, Memory};
+use super::trap::Trap;
+use super::{codecache, profile};
+use crate::context::Context;
+use crate::lua::*;
+use crate::message::{PTYPE_TAG_DONTCOPY, PTYPE_TEXT};
+use crate::{env, log};
+use std::ffi::{c_int, c_void, CStr};
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+
+const DEFAULT_LUA_PATH: &CStr = c"./lualib/?.lua;./lualib/?/init.lua";
+const DEFAULT_LUA_CPATH: &CStr = c"./luaclib/?.so";
+const DEFAULT_SERVICE_PATH: &CStr = c"./service/?.lua";
+const DEFAULT_LOADER: &CStr = c"./lualib/loader.lua";
+
+/// One snlua instance. Lua finds it through its allocator's user data.
+pub struct Snlua {
+    state: *mut lua_State,
+    handle: AtomicU32,
+    pub memory: Memory,
+    pub trap: Trap,
+}
+
+impl Snlua {
+    /// A new instance with an empty Lua state, or null if the state can't be made.
+    pub fn create() -> *mut Snlua {
+        let host = Box::into_raw(Box::new(Snlua {
+            state: std::ptr::null_mut(),
+            handle: AtomicU32::new(0),
+            memory: Memory::new(),
+            trap: Trap::new(),
+        }));
+        // SAFETY: the state's allocator gets `host`, which lives until `release` closes it.
+        let state = unsafe { lua_newstate(alloc::lalloc, host as *mut c_void, alloc::global_seed()) };
+        if state.is_null() {
+            // SAFETY: `host` came from Box::into_raw above and nothing else holds it.
+            drop(unsafe { Box::from_raw(host) });
+            return std::ptr::null_mut();
+        }
+        // SAFETY: `host` is not shared yet; the state only reads it through the allocator.
+        unsafe { (*host).state = state };
+        host
+    }
+
+    /// Closes the state and frees the instance.
+    ///
+    /// # Safety
+    /// `host` came from `create` and is released once, when no thread runs its state.
+    pub unsafe fn release(host: *mut Snlua) {
+        // SAFETY: as documented.
+        unsafe {
+            lua_close((*host).state);
+            drop(Box::from_raw(host));
+        }
+    }
+
+    pub fn state(&self) -> *mut lua_State {
+        self.state
+    }
+
+    /// The service's handle (0 until init).
+    pub fn handle(&self) -> u32 {
+        self.handle.load(Relaxed)
+    }
+
+    /// The module's init: queues `args` to the service itself as its first message.
+    pub fn init(&self, ctx: &Context, args: &[u8]) -> c_int {
+        self.handle.store(ctx.handle(), Relaxed);
+        // SAFETY: a fresh buffer of at least one byte, filled with the arguments; the message
+        // takes it over (DONTCOPY).
+        let buf = unsafe {
+            let p = libc::malloc(args.len().max(1)) as *mut u8;
+            if p.is_null() {
+                log::error(ctx.handle(), "error: snlua can't copy its arguments");
+                return 1;
+            }
+            std::ptr::copy_nonoverlapping(args.as_ptr(), p, args.len());
+            p
+        };
+        ctx.set_callback(self as *const Snlua as *mut c_void, Some(launch));
+        crate::context::send(Some(ctx), 0, ctx.handle(), PTYPE_TAG_DONTCOPY, 0, buf as *mut c_void, args.len());
+        0
+    }
+
+    /// Sets the state up and runs the loader; an error is logged and reported to the launcher.
+    ///
+    /// # Safety
+    /// Runs on the thread dispatching the service's message; `ctx_ptr` is `ctx` as C sees it.
+    unsafe fn start(&self, ctx: &Context, ctx_ptr: *mut c_void, args: &[u8]) -> Result<(), ()> {
+        let l = self.state;
+        let handle = ctx.handle();
+        // SAFETY: the state is this service's and only this thread runs it. Every Rust value
+        // with a destructor below is dropped before the next Lua call that may raise.
+        unsafe {
+            lua_gc(l, LUA_GCSTOP);
+            lua_pushcclosure(l, prepare, 0);
+            lua_pushlightuserdata(l, ctx_ptr);
+            if pcall(l, 1, 0, 0) != LUA_OK {
+                let msg = to_string(l, -1).unwrap_or_default();
+                log::error(handle, &format!("error: snlua can't set up its Lua state : {msg}"));
+                report_launcher_error(ctx);
+                return Err(());
+            }
+            lua_pushcclosure(l, traceback, 0);
+            debug_assert_eq!(lua_gettop(l), 1);
+            let loader = env::get_c("lualoader").unwrap_or(DEFAULT_LOADER);
+            if luaL_loadfilex(l, loader.as_ptr(), std::ptr::null()) != LUA_OK {
+                let msg = to_string(l, -1).unwrap_or_default();
+                log::error(handle, &format!("Can't load {} : {msg}", loader.to_string_lossy()));
+                report_launcher_error(ctx);
+                return Err(());
+            }
+            lua_pushlstring(l, args.as_ptr() as *const _, args.len());
+            if pcall(l, 1, 0, 1) != LUA_OK {
+                let msg = to_string(l, -1).unwrap_or_default();
+                log::error(handle, &format!("lua loader error : {msg}"));
+                report_launcher_error(ctx);
+                return Err(());
+            }
+            lua_settop(l, 0);
+            if lua_getfield(l, LUA_REGISTRYINDEX, c"memlimit".as_ptr()) == LUA_TNUMBER {
+                let limit = lua_tointegerx(l, -1, std::ptr::null_mut()) as usize;
+                self.memory.set_limit(limit);
+                log::error(handle, &format!("Set memory limit to {:.2} M", alloc::mib(limit)));
+                lua_pushnil(l);
+                lua_setfield(l, LUA_REGISTRYINDEX, c"memlimit".as_ptr());
+            }
+            pop(l, 1);
+            lua_gc(l, LUA_GCRESTART);
+        }
+        Ok(())
+    }
+}
+
+/// The first message's callback: starts the service, or makes it exit.
+unsafe extern "C" fn launch(
+    ctx: *mut c_void,
+    ud: *mut c_void,
+    _ptype: c_int,
+    _session: c_int,
+    _source: u32,
+    msg: *const c_void,
+    sz: usize,
+) -> c_int {
+    // SAFETY: the core calls this with the live context and the ud given to set_callback.
+    let (context, host) = unsafe { (crate::ffi::context(ctx), &*(ud as *const Snlua)) };
+    let Some(context) = context else { return 0 };
+    context.set_callback(std::ptr::null_mut(), None);
+    let args: &[u8] = if msg.is_null() || sz == 0 {
+        &[]
+    } else {
+        // SAFETY: the payload of the message is `sz` readable bytes.
+        unsafe { std::slice::from_raw_parts(msg as *const u8, sz) }
+    };
+    // SAFETY: the core runs this callback on the thread that owns the service now.
+    if unsafe { host.start(context, ctx, args) }.is_err() {
+        crate::command::run(Some(context), "EXIT", None);
+    }
+    0
+}
+
+fn report_launcher_error(ctx: &Context) {
+    let text = b"ERROR";
+    crate::context::send_name(Some(ctx), 0, ".launcher", PTYPE_TEXT, 0, text.as_ptr() as *mut c_void, text.len());
+}
+
+/// The message handler of the loader: the error with a traceback.
+unsafe extern "C" fn traceback(l: *mut lua_State) -> c_int {
+    // SAFETY: a Lua C function on its own stack; this frame holds nothing to drop.
+    unsafe {
+        let msg = lua_tolstring(l, 1, std::ptr::null_mut());
+        if msg.is_null() {
+            lua_pushstring(l, c"(no error message)".as_ptr());
+        } else {
+            luaL_traceback(l, l, msg, 1);
+        }
+    }
+    1
+}
+
+/// Which collector a service's state uses: `lua_gcmode` in the config ("generational", the
+/// default as upstream, or "incremental").
+fn gc_mode(handle: u32) -> c_int {
+    match env::get_c("lua_gcmode").map(CStr::to_bytes) {
+        None | Some(b"generational") => LUA_GCGEN,
+        Some(b"incremental") => LUA_GCINC,
+        Some(other) => {
+            let other = String::from_utf8_lossy(other);
+            log::error(handle, &format!("error: unknown lua_gcmode `{other}`, using generational"));
+            LUA_GCGEN
+        }
+    }
+}
+
+/// Sets a global to an env value or a default (nil when both are missing).
+///
+/// # Safety
+/// `l` is a live state; called within `prepare`.
+unsafe fn set_global_from_env(l: *mut lua_State, global: &CStr, key: &str, default: Option<&CStr>) {
+    let value = env::get_c(key).or(default);
+    // SAFETY: as documented; pushing a NULL string pushes nil.
+    unsafe {
+        lua_pushstring(l, value.map_or(std::ptr::null(), CStr::as_ptr));
+        lua_setglobal(l, global.as_ptr());
+    }
+}
+
+/// Sets the fresh state up (run protected; argument 1 is the context pointer).
+unsafe extern "C" fn prepare(l: *mut lua_State) -> c_int {
+    // SAFETY: a Lua C function on its own stack. No value with a destructor lives across a
+    // Lua call (env values are &'static, gc_mode's text is gone once it returns).
+    unsafe {
+        let ctx = lua_touserdata(l, 1);
+        lua_settop(l, 0);
+        // Tells the libraries to ignore LUA_PATH & co. of the process environment.
+        lua_pushboolean(l, 1);
+        lua_setfield(l, LUA_REGISTRYINDEX, c"LUA_NOENV".as_ptr());
+        open_libs(l);
+
+        luaL_requiref(l, c"skynet.profile".as_ptr(), profile::open, 0);
+        let lib = lua_gettop(l);
+        lua_getglobal(l, c"coroutine".as_ptr());
+        lua_getfield(l, lib, c"resume".as_ptr());
+        lua_setfield(l, -2, c"resume".as_ptr());
+        lua_getfield(l, lib, c"wrap".as_ptr());
+        lua_setfield(l, -2, c"wrap".as_ptr());
+        lua_settop(l, lib - 1);
+
+        lua_pushlightuserdata(l, ctx);
+        lua_setfield(l, LUA_REGISTRYINDEX, c"skynet_context".as_ptr());
+        luaL_requiref(l, c"skynet.codecache".as_ptr(), codecache::opener(), 0);
+        pop(l, 1);
+
+        let handle = super::host_of(l).handle();
+        lua_gc(l, gc_mode(handle));
+
+        set_global_from_env(l, c"LUA_PATH", "lua_path", Some(DEFAULT_LUA_PATH));
+        set_global_from_env(l, c"LUA_CPATH", "lua_cpath", Some(DEFAULT_LUA_CPATH));
+        set_global_from_env(l, c"LUA_SERVICE", "luaservice", Some(DEFAULT_SERVICE_PATH));
+        set_global_from_env(l, c"LUA_PRELOAD", "preload", None);
+    }
+    0
+}

@@ -1,0 +1,1 @@
+error("this service fails in its main chunk")

@@ -1,0 +1,17 @@
+-- A stand-in loader for testing snlua before (or without) the Lua layer: finds the
+-- service on LUA_SERVICE and runs it with its arguments, nothing more.
+local args = {}
+for word in string.gmatch(..., "%S+") do
+	args[#args + 1] = word
+end
+SERVICE_NAME = args[1]
+local errors = {}
+for pattern in string.gmatch(LUA_SERVICE, "([^;]+);*") do
+	local f, err = loadfile((string.gsub(pattern, "?", SERVICE_NAME)))
+	if f then
+		package.path, package.cpath = LUA_PATH, LUA_CPATH
+		return f(table.unpack(args, 2))
+	end
+	errors[#errors + 1] = err
+end
+error(table.concat(errors, "\n"))
