@@ -17,15 +17,14 @@ LUACLIB_SRC := $(wildcard luaclib-src/*.c)
 linux: all
 all: skynet $(CSERVICES) $(if $(LUACLIB_SRC),luaclib/skynet.so)
 
-# cargo decides what is stale; the copy only changes when the library did.
+# cargo decides what is stale; the copy beside the executable follows the build.
 core:
 	$(CARGO) build --release
-$(BUILD)/libskynet.so $(LUA_LIB): core
-libskynet.so: $(BUILD)/libskynet.so
-	cp -p $< $@
+	cmp -s $(BUILD)/libskynet.so libskynet.so || cp $(BUILD)/libskynet.so libskynet.so
+$(LUA_LIB): core
 
 # The executable links the one Lua of the process and exports it for C modules (-Wl,-E).
-skynet: src/main.c libskynet.so $(LUA_LIB)
+skynet: src/main.c core
 	$(CC) $(CFLAGS) -o $@ src/main.c -L. -lskynet \
 		-Wl,--whole-archive $(LUA_LIB) -Wl,--no-whole-archive \
 		-Wl,-E -Wl,-rpath,'$$ORIGIN' -lm -ldl -lpthread

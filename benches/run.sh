@@ -12,6 +12,7 @@ threads=${BENCH_THREADS:-8}
 rtt=${BENCH_RTT:-2000000}
 pipeline=${BENCH_PIPELINE:-1000000}
 rounds=${BENCH_ROUNDS:-3}
+profile=${BENCH_PROFILE:-true}
 
 cc -O2 -fPIC -shared -Iinclude -o "$out/ours/pingpong.so" benches/pingpong.c || exit 1
 if [ -n "$upstream" ]; then
@@ -23,8 +24,8 @@ fi
 run() {
 	which=$1 bin=$2 mode=$3 count=$4
 	cfg="$out/$which/$mode.config"
-	printf 'thread = %s\nharbor = 0\ncpath = "%s/?.so"\nbootstrap = "pingpong %s %s"\nlogservice = "logger"\n' \
-		"$threads" "$out/$which" "$mode" "$count" > "$cfg"
+	printf 'thread = %s\nharbor = 0\nprofile = %s\ncpath = "%s/?.so"\nbootstrap = "pingpong %s %s"\nlogservice = "logger"\n' \
+		"$threads" "$profile" "$out/$which" "$mode" "$count" > "$cfg"
 	# upstream's logger module lives in its own tree
 	[ "$which" = upstream ] && sed -i "s|cpath = \"\\(.*\\)\"|cpath = \"\\1;$upstream/cservice/?.so\"|" "$cfg"
 	[ "$which" = ours ] && sed -i "s|cpath = \"\\(.*\\)\"|cpath = \"\\1;./cservice/?.so\"|" "$cfg"
@@ -34,7 +35,7 @@ run() {
 field() { echo "$1" | awk -v k="$2" '{ for (i = 1; i < NF; i++) if ($(i + 1) == k) print $i }'; }
 
 echo "machine: $(nproc) cores, $(uname -m), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-echo "workers: $threads; round trips: $rtt; pipelined: $pipeline; best of $rounds"
+echo "workers: $threads; profile: $profile; round trips: $rtt; pipelined: $pipeline; best of $rounds"
 for mode in rtt pipeline; do
 	count=$rtt
 	[ $mode = pipeline ] && count=$pipeline

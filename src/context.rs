@@ -109,7 +109,7 @@ impl Context {
     /// Microseconds of cpu the message now running has used (0 without profiling).
     pub fn running_time_us(&self) -> u64 {
         if self.profile {
-            timer::thread_time().saturating_sub(self.cpu_start.load(Relaxed))
+            timer::busy_time().saturating_sub(self.cpu_start.load(Relaxed))
         } else {
             0
         }
@@ -156,11 +156,11 @@ impl Context {
             let ctx = self as *const Context as *mut c_void;
             let ud = self.callback_ud.load(Relaxed);
             if self.profile {
-                let start = timer::thread_time();
+                let start = timer::busy_time();
                 self.cpu_start.store(start, Relaxed);
                 // SAFETY: calling the service's own callback with its own ud, as skynet does.
                 let keep = unsafe { cb(ctx, ud, ptype, msg.session, msg.source, msg.data, size) };
-                self.cpu_cost.fetch_add(timer::thread_time().saturating_sub(start), Relaxed);
+                self.cpu_cost.fetch_add(timer::busy_time().saturating_sub(start), Relaxed);
                 keep
             } else {
                 // SAFETY: as above.
