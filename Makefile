@@ -13,7 +13,7 @@ MODULE_CFLAGS = $(CFLAGS) -std=gnu99 $(SHARED) -Iinclude -I$(LUA_INC)
 CSERVICES := $(patsubst service-src/service_%.c,cservice/%.so,$(wildcard service-src/service_*.c))
 LUACLIB_SRC := $(wildcard luaclib-src/*.c)
 
-.PHONY: linux all core clean test test-rust test-c bench
+.PHONY: linux all core clean test test-c test-asan bench
 linux: all
 all: skynet $(CSERVICES) $(if $(LUACLIB_SRC),luaclib/skynet.so)
 
@@ -38,13 +38,14 @@ luaclib/skynet.so: $(LUACLIB_SRC) $(wildcard luaclib-src/*.h) | luaclib $(LUA_LI
 cservice luaclib:
 	mkdir -p $@
 
-test: linux test-rust test-c
-
-test-rust:
-	$(CARGO) test --release
+test: linux
+	sh tests/run-all.sh
 
 test-c: linux
 	sh tests/run-c-tests.sh
+
+test-asan: linux
+	SANITIZE=address sh tests/run-c-tests.sh
 
 bench: linux
 	sh benches/run.sh

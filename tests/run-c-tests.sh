@@ -10,8 +10,13 @@ out=tests/out/c
 mkdir -p "$out/cservice"
 limit=${TEST_TIMEOUT:-120}
 cflags="-O1 -g -Wall -std=gnu99 -fPIC -shared -Iinclude -Itarget/release/lua/include -Itests/c"
+preload=
 if [ "${SANITIZE:-}" = address ]; then
 	cflags="$cflags -fsanitize=address -fno-omit-frame-pointer"
+	# The executable is not instrumented: load the runtime first for the modules.
+	preload=$(cc -print-file-name=libasan.so)
+	out=tests/out/c-asan
+	mkdir -p "$out/cservice"
 fi
 
 names=${*:-$(ls tests/c/*.c | sed 's|.*/||; s|\.c$||')}
@@ -32,7 +37,8 @@ for name in $names; do
 		[ -f "tests/c/$name.config" ] && cat "tests/c/$name.config"
 	} > "$cfg"
 	start=$(date +%s)
-	timeout "$limit" ./skynet "$cfg" > "$out/$name.log" 2>&1
+	LD_PRELOAD=$preload ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
+		timeout "$limit" ./skynet "$cfg" > "$out/$name.log" 2>&1
 	rc=$?
 	took=$(( $(date +%s) - start ))
 	missing=""
@@ -50,5 +56,5 @@ for name in $names; do
 		echo "FAIL $name (exit $rc, ${took}s)$missing"; tail -n 30 "$out/$name.log"; failed=$((failed + 1))
 	fi
 done
-echo "c-abi: $passed passed, $failed failed"
+echo "c-abi${SANITIZE:+ ($SANITIZE sanitizer)}: $passed passed, $failed failed"
 [ $failed -eq 0 ]
