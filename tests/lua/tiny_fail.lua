@@ -1,1 +1,2 @@
-error("this service fails in its main chunk")
+-- A service whose main chunk fails: the host logs "lua loader error" and the service exits.
+error("tiny_fail breaks in its main chunk")
