@@ -1,0 +1,113 @@
+/*
+ * skynet.memory : allocator statistics, thin wrappers over malloc_hook.h.
+ */
+
+#define LUA_LIB
+
+#include <lua.h>
+#include <lauxlib.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "malloc_hook.h"
+
+static int
+mem_total(lua_State *L) {
+	lua_pushinteger(L, (lua_Integer)malloc_used_memory());
+	return 1;
+}
+
+static int
+mem_block(lua_State *L) {
+	lua_pushinteger(L, (lua_Integer)malloc_memory_block());
+	return 1;
+}
+
+static int
+mem_current(lua_State *L) {
+	lua_pushinteger(L, (lua_Integer)malloc_current_memory());
+	return 1;
+}
+
+static int
+mem_dumpinfo(lua_State *L) {
+	const char *opts = lua_isstring(L, 1) ? lua_tostring(L, 1) : NULL;
+	memory_info_dump(opts);
+	return 0;
+}
+
+static int
+mem_dump(lua_State *L) {
+	(void)L;
+	dump_c_mem();
+	return 0;
+}
+
+/* a table of the main allocator counters, refreshed first */
+static int
+mem_jestat(lua_State *L) {
+	static const char *const keys[] = {
+		"stats.allocated",
+		"stats.resident",
+		"stats.retained",
+		"stats.mapped",
+		"stats.active",
+	};
+	size_t epoch = 1;
+	mallctl_int64("epoch", &epoch);
+	lua_createtable(L, 0, (int)(sizeof(keys) / sizeof(keys[0])));
+	size_t i;
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		lua_pushinteger(L, (lua_Integer)mallctl_int64(keys[i], NULL));
+		lua_setfield(L, -2, keys[i]);
+	}
+	return 1;
+}
+
+static int
+mem_mallctl(lua_State *L) {
+	const char *name = luaL_checkstring(L, 1);
+	lua_pushinteger(L, (lua_Integer)mallctl_int64(name, NULL));
+	return 1;
+}
+
+static int
+mem_dumpheap(lua_State *L) {
+	(void)L;
+	mallctl_cmd("prof.dump");
+	return 0;
+}
+
+/* profactive([bool]) : query, or set then report, the heap profiler state */
+static int
+mem_profactive(lua_State *L) {
+	bool value;
+	bool *set = NULL;
+	if (!lua_isnone(L, 1)) {
+		value = lua_toboolean(L, 1) ? true : false;
+		set = &value;
+	}
+	lua_pushboolean(L, mallctl_bool("prof.active", set));
+	return 1;
+}
+
+LUAMOD_API int
+luaopen_skynet_memory(lua_State *L) {
+	luaL_checkversion(L);
+	static const luaL_Reg funcs[] = {
+		{ "total", mem_total },
+		{ "block", mem_block },
+		{ "dumpinfo", mem_dumpinfo },
+		{ "jestat", mem_jestat },
+		{ "mallctl", mem_mallctl },
+		{ "dump", mem_dump },
+		{ "info", dump_mem_lua },
+		{ "current", mem_current },
+		{ "dumpheap", mem_dumpheap },
+		{ "profactive", mem_profactive },
+		{ NULL, NULL },
+	};
+	luaL_newlib(L, funcs);
+	return 1;
+}

@@ -1,0 +1,476 @@
+/*
+ * skynet.core : the Lua face of a skynet service.
+ *
+ * Functions that need the owning service find its skynet_context as their
+ * first upvalue; the context pointer is published by the service loader in
+ * the registry under "skynet_context" before this module is required.
+ */
+
+#define LUA_LIB
+
+#include <lua.h>
+#include <lauxlib.h>
+
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "skynet.h"
+#include "skynet_malloc.h"
+#include "lua-seri.h"
+
+#define ANSI_RED "\x1B[31m"
+#define ANSI_RESET "\x1B[0m"
+
+static struct skynet_context *
+owner(lua_State *L) {
+	return (struct skynet_context *)lua_touserdata(L, lua_upvalueindex(1));
+}
+
+static int64_t
+monotonic_ns(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------ callback */
+
+/*
+ * The Lua dispatch function runs in a coroutine of the service's VM that
+ * is reserved for it.  Stack layout of that coroutine:
+ *
+ *   [1] message handler used by lua_pcall (adds a traceback)
+ *   [2] the Lua dispatch function
+ *   [3] the dispatcher that was installed before this one, or nil
+ *   [4] the full userdata holding `struct dispatcher` (the callback ud)
+ *
+ * The registry keeps the newest dispatcher coroutine alive.  Slot [3]
+ * keeps the previous one alive until the new one receives its first
+ * message: skynet.callback may be called from inside the running dispatch
+ * function, whose coroutine must not be collected while it still runs.
+ */
+
+#define SLOT_MSGH 1
+#define SLOT_FUNC 2
+#define SLOT_PREV 3
+#define SLOT_SELF 4
+
+static const char dispatcher_key = 0;
+
+struct dispatcher {
+	lua_State *co;
+	int forward;
+	int settled;
+};
+
+static int
+dispatch_traceback(lua_State *L) {
+	const char *msg = lua_tostring(L, 1);
+	if (msg) {
+		luaL_traceback(L, L, msg, 1);
+	} else {
+		lua_pushliteral(L, "(no error message)");
+	}
+	return 1;
+}
+
+static int
+dispatch_message(struct skynet_context *ctx, void *ud, int type, int session,
+		uint32_t source, const void *msg, size_t sz) {
+	struct dispatcher *d = (struct dispatcher *)ud;
+	lua_State *co = d->co;
+	if (!d->settled) {
+		/* the previous dispatcher can no longer be running */
+		d->settled = 1;
+		lua_pushnil(co);
+		lua_replace(co, SLOT_PREV);
+	}
+	lua_pushvalue(co, SLOT_FUNC);
+	lua_pushinteger(co, type);
+	lua_pushlightuserdata(co, (void *)msg);
+	lua_pushinteger(co, (lua_Integer)sz);
+	lua_pushinteger(co, session);
+	lua_pushinteger(co, source);
+	int status = lua_pcall(co, 5, 0, SLOT_MSGH);
+	if (status != LUA_OK) {
+		const char *self = skynet_command(ctx, "REG", NULL);
+		if (self == NULL)
+			self = "?";
+		switch (status) {
+		case LUA_ERRRUN:
+			skynet_error(ctx, "lua call [%x to %s : %d msgsz = %d] error : " ANSI_RED "%s" ANSI_RESET,
+				source, self, session, (int)sz, lua_tostring(co, -1));
+			break;
+		case LUA_ERRMEM:
+			skynet_error(ctx, "lua memory error : [%x to %s : %d]", source, self, session);
+			break;
+		case LUA_ERRERR:
+			skynet_error(ctx, "lua error in error : [%x to %s : %d]", source, self, session);
+			break;
+		default:
+			skynet_error(ctx, "lua error %d : [%x to %s : %d]", status, source, self, session);
+			break;
+		}
+		lua_pop(co, 1);
+	}
+	/* in forward mode the message is passed on, so the core must keep it */
+	return d->forward ? 1 : 0;
+}
+
+static int
+lcallback(lua_State *L) {
+	struct skynet_context *ctx = owner(L);
+	int forward = lua_toboolean(L, 2);
+	luaL_checktype(L, 1, LUA_TFUNCTION);
+	lua_settop(L, 1);
+
+	lua_State *co = lua_newthread(L);                 /* L: f co */
+	lua_pushcfunction(co, dispatch_traceback);        /* [1] */
+	lua_pushvalue(L, 1);
+	lua_xmove(L, co, 1);                              /* [2] */
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &dispatcher_key);
+	lua_xmove(L, co, 1);                              /* [3] */
+	struct dispatcher *d = (struct dispatcher *)lua_newuserdatauv(co, sizeof(*d), 0); /* [4] */
+	d->co = co;
+	d->forward = forward;
+	d->settled = 0;
+
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &dispatcher_key);   /* registry owns co */
+	skynet_callback(ctx, d, dispatch_message);
+	return 0;
+}
+
+/* ------------------------------------------------------------ commands */
+
+static const char *
+optional_param(lua_State *L) {
+	if (lua_gettop(L) == 2)
+		return luaL_checkstring(L, 2);
+	return NULL;
+}
+
+static int
+lcommand(lua_State *L) {
+	struct skynet_context *ctx = owner(L);
+	const char *cmd = luaL_checkstring(L, 1);
+	const char *param = optional_param(L);
+	const char *result = skynet_command(ctx, cmd, param);
+	if (result == NULL)
+		return 0;
+	lua_pushstring(L, result);
+	return 1;
+}
+
+static int
+hexdigit(int c) {
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int
+laddresscommand(lua_State *L) {
+	struct skynet_context *ctx = owner(L);
+	const char *cmd = luaL_checkstring(L, 1);
+	const char *param = optional_param(L);
+	const char *result = skynet_command(ctx, cmd, param);
+	if (result == NULL || result[0] != ':')
+		return 0;
+	uint32_t handle = 0;
+	const char *p;
+	for (p = result + 1; *p; p++) {
+		int v = hexdigit((unsigned char)*p);
+		if (v < 0)
+			return 0;
+		handle = handle * 16 + (uint32_t)v;
+	}
+	lua_pushinteger(L, handle);
+	return 1;
+}
+
+static int
+lintcommand(lua_State *L) {
+	struct skynet_context *ctx = owner(L);
+	const char *cmd = luaL_checkstring(L, 1);
+	const char *param = NULL;
+	char numbuf[32];
+	if (lua_gettop(L) == 2) {
+		if (lua_isnumber(L, 2)) {
+			int32_t v = (int32_t)luaL_checkinteger(L, 2);
+			snprintf(numbuf, sizeof(numbuf), "%d", (int)v);
+			param = numbuf;
+		} else {
+			param = luaL_checkstring(L, 2);
+		}
+	}
+	const char *result = skynet_command(ctx, cmd, param);
+	if (result == NULL)
+		return 0;
+	char *end = NULL;
+	long long iv = strtoll(result, &end, 0);
+	if (end != NULL && *end == '\0') {
+		lua_pushinteger(L, (lua_Integer)iv);
+		return 1;
+	}
+	double dv = strtod(result, &end);
+	if (end != NULL && *end == '\0') {
+		lua_pushnumber(L, (lua_Number)dv);
+		return 1;
+	}
+	return luaL_error(L, "Invalid result %s", result);
+}
+
+static int
+lgenid(lua_State *L) {
+	struct skynet_context *ctx = owner(L);
+	int session = skynet_send(ctx, 0, 0, PTYPE_TAG_ALLOCSESSION, 0, NULL, 0);
+	lua_pushinteger(L, session);
+	return 1;
+}
+
+/* ------------------------------------------------------------ sending */
+
+/*
+ * Common body of send and redirect.  Arguments from index `at`:
+ *   type, session (nil = allocate one), message (string, or lightuserdata
+ *   followed by its size).  The destination is always argument 1: a
+ *   numeric handle or a name string.
+ */
+static int
+do_send(lua_State *L, uint32_t source, int at) {
+	struct skynet_context *ctx = owner(L);
+	int isnum = 0;
+	uint32_t dest = (uint32_t)lua_tointegerx(L, 1, &isnum);
+	const char *dest_name = NULL;
+	if (dest == 0) {
+		if (lua_type(L, 1) == LUA_TNUMBER)
+			return luaL_error(L, "Invalid service address 0");
+		dest_name = lua_tostring(L, 1);
+		if (dest_name == NULL)
+			return luaL_error(L, "dest address type (%s) must be a string or number.",
+				luaL_typename(L, 1));
+	}
+	int type = (int)luaL_checkinteger(L, at);
+	int session = 0;
+	if (lua_isnil(L, at + 1)) {
+		type |= PTYPE_TAG_ALLOCSESSION;
+	} else {
+		session = (int)luaL_checkinteger(L, at + 1);
+	}
+
+	void *msg = NULL;
+	size_t len = 0;
+	switch (lua_type(L, at + 2)) {
+	case LUA_TSTRING:
+		msg = (void *)lua_tolstring(L, at + 2, &len);
+		if (len == 0)
+			msg = NULL;
+		break;
+	case LUA_TLIGHTUSERDATA:
+		msg = lua_touserdata(L, at + 2);
+		len = (size_t)(int)luaL_checkinteger(L, at + 3);
+		type |= PTYPE_TAG_DONTCOPY;
+		break;
+	default:
+		return luaL_error(L, "invalid param %s", luaL_typename(L, at + 2));
+	}
+
+	if (dest_name) {
+		session = skynet_sendname(ctx, source, dest_name, type, session, msg, len);
+	} else {
+		session = skynet_send(ctx, source, dest, type, session, msg, len);
+	}
+	if (session < 0) {
+		if (session == -2) {
+			/* the message was too large */
+			lua_pushboolean(L, 0);
+			return 1;
+		}
+		/* no such destination */
+		return 0;
+	}
+	lua_pushinteger(L, session);
+	return 1;
+}
+
+static int
+lsend(lua_State *L) {
+	return do_send(L, 0, 2);
+}
+
+static int
+lredirect(lua_State *L) {
+	uint32_t source = (uint32_t)luaL_checkinteger(L, 2);
+	return do_send(L, source, 3);
+}
+
+/* ------------------------------------------------------------ misc */
+
+static int
+lerror(lua_State *L) {
+	struct skynet_context *ctx = owner(L);
+	int n = lua_gettop(L);
+	if (n <= 1) {
+		lua_settop(L, 1);
+		const char *s = luaL_tolstring(L, 1, NULL);
+		skynet_error(ctx, "%s", s);
+		return 0;
+	}
+	luaL_Buffer b;
+	luaL_buffinit(L, &b);
+	int i;
+	for (i = 1; i <= n; i++) {
+		luaL_tolstring(L, i, NULL);
+		luaL_addvalue(&b);
+		if (i < n)
+			luaL_addchar(&b, ' ');
+	}
+	luaL_pushresult(&b);
+	skynet_error(ctx, "%s", lua_tostring(L, -1));
+	return 0;
+}
+
+static int
+ltostring(lua_State *L) {
+	if (lua_isnoneornil(L, 1))
+		return 0;
+	const char *p = (const char *)lua_touserdata(L, 1);
+	lua_Integer sz = luaL_checkinteger(L, 2);
+	if (sz < 0 || (p == NULL && sz > 0))
+		return luaL_error(L, "Invalid message (%p, %d)", (void *)p, (int)sz);
+	lua_pushlstring(L, p ? p : "", (size_t)sz);
+	return 1;
+}
+
+static int
+lharbor(lua_State *L) {
+	struct skynet_context *ctx = owner(L);
+	uint32_t handle = (uint32_t)luaL_checkinteger(L, 1);
+	int harbor = 0;
+	int remote = skynet_isremote(ctx, handle, &harbor);
+	lua_pushinteger(L, harbor);
+	lua_pushboolean(L, remote);
+	return 2;
+}
+
+static int
+ltrash(lua_State *L) {
+	switch (lua_type(L, 1)) {
+	case LUA_TSTRING:
+		/* strings are owned by Lua */
+		break;
+	case LUA_TLIGHTUSERDATA: {
+		void *p = lua_touserdata(L, 1);
+		luaL_checkinteger(L, 2);
+		skynet_free(p);
+		break;
+	}
+	default:
+		return luaL_error(L, "skynet.trash invalid param %s", luaL_typename(L, 1));
+	}
+	return 0;
+}
+
+static int
+lnow(lua_State *L) {
+	lua_pushinteger(L, (lua_Integer)skynet_now());
+	return 1;
+}
+
+static int
+lhpc(lua_State *L) {
+	lua_pushinteger(L, (lua_Integer)monotonic_ns());
+	return 1;
+}
+
+/*
+ * trace(tag, text [, co] [, level])
+ * Logs "<TRACE tag> time text", followed by up to three source positions
+ * of the given coroutine when a coroutine or a level is supplied.
+ */
+#define TRACE_FRAMES 3
+
+static int
+ltrace(lua_State *L) {
+	struct skynet_context *ctx = owner(L);
+	const char *tag = luaL_checkstring(L, 1);
+	const char *text = luaL_checkstring(L, 2);
+	char line[256];
+	luaL_Buffer b;
+	luaL_buffinit(L, &b);
+	snprintf(line, sizeof(line), "<TRACE %s> %" PRId64 " ", tag, monotonic_ns());
+	luaL_addstring(&b, line);
+	luaL_addstring(&b, text);
+
+	if (!lua_isnoneornil(L, 3)) {
+		lua_State *co = L;
+		int level;
+		if (lua_isthread(L, 3)) {
+			co = lua_tothread(L, 3);
+			level = (int)luaL_optinteger(L, 4, 1);
+		} else {
+			level = (int)luaL_optinteger(L, 3, 1);
+		}
+		int found = 0;
+		lua_Debug ar;
+		while (found < TRACE_FRAMES && lua_getstack(co, level, &ar)) {
+			level++;
+			lua_getinfo(co, "Sl", &ar);
+			if (ar.currentline < 0)
+				continue;
+			luaL_addstring(&b, found == 0 ? " : " : " ");
+			luaL_addstring(&b, ar.source ? ar.source : "?");
+			snprintf(line, sizeof(line), ":%d", ar.currentline);
+			luaL_addstring(&b, line);
+			found++;
+		}
+	}
+	luaL_pushresult(&b);
+	skynet_error(ctx, "%s", lua_tostring(L, -1));
+	return 0;
+}
+
+LUAMOD_API int
+luaopen_skynet_core(lua_State *L) {
+	luaL_checkversion(L);
+
+	static const luaL_Reg with_context[] = {
+		{ "send", lsend },
+		{ "genid", lgenid },
+		{ "redirect", lredirect },
+		{ "command", lcommand },
+		{ "intcommand", lintcommand },
+		{ "addresscommand", laddresscommand },
+		{ "error", lerror },
+		{ "harbor", lharbor },
+		{ "callback", lcallback },
+		{ "trace", ltrace },
+		{ NULL, NULL },
+	};
+	static const luaL_Reg plain[] = {
+		{ "tostring", ltostring },
+		{ "pack", sk_seri_pack },
+		{ "unpack", sk_seri_unpack },
+		{ "packstring", sk_seri_packstring },
+		{ "trash", ltrash },
+		{ "now", lnow },
+		{ "hpc", lhpc },
+		{ NULL, NULL },
+	};
+
+	lua_createtable(L, 0, 17);
+	lua_getfield(L, LUA_REGISTRYINDEX, "skynet_context");
+	if (lua_touserdata(L, -1) == NULL)
+		return luaL_error(L, "Init skynet context first");
+	luaL_setfuncs(L, with_context, 1);
+	luaL_setfuncs(L, plain, 0);
+	return 1;
+}
