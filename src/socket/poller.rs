@@ -1,0 +1,379 @@
+//! The socket thread: one mio poller (edge-triggered epoll) over every socket.
+//!
+//! Each round waits for readiness, notes it in the sockets' state, takes the requests other
+//! threads queued, then gives every socket with work one turn: one read (or accept, or
+//! datagram), then as much writing as the kernel takes. Sockets with more to do stay in the
+//! ready list for the next round, and that round polls without waiting, so one busy peer
+//! cannot starve the others and nothing waits on a service.
+
+use super::addr::{self, Protocol, UdpAddress};
+use super::report::{self, Payload};
+use super::server::{Request, Server, WAKER};
+use super::sys;
+use super::table::{Kind, State, MAX_READ_BUFFER, MIN_READ_BUFFER};
+use crate::log;
+use std::collections::VecDeque;
+use std::io;
+use std::os::fd::RawFd;
+use std::time::Duration;
+
+const MAX_EVENTS: usize = 256;
+const MAX_UDP_PACKAGE: usize = 65535;
+
+pub struct Loop {
+    poll: mio::Poll,
+    events: mio::Events,
+    ready: VecDeque<i32>,
+    udp_buffer: Vec<u8>,
+    /// Kept open so that, out of descriptors, accept can still take a connection off the
+    /// backlog and close it rather than leave the listener ready forever.
+    spare_fd: RawFd,
+    /// Out-of-descriptor drops since the last log line, and when that line was written.
+    dropped: u64,
+    dropped_logged_at: Option<u64>,
+}
+
+impl Loop {
+    pub fn new() -> io::Result<Loop> {
+        Ok(Loop {
+            poll: mio::Poll::new()?,
+            events: mio::Events::with_capacity(MAX_EVENTS),
+            ready: VecDeque::new(),
+            udp_buffer: vec![0; MAX_UDP_PACKAGE],
+            spare_fd: sys::open_spare(),
+            dropped: 0,
+            dropped_logged_at: None,
+        })
+    }
+
+    pub fn registry(&self) -> &mio::Registry {
+        self.poll.registry()
+    }
+}
+
+impl Drop for Loop {
+    fn drop(&mut self) {
+        if self.spare_fd >= 0 {
+            sys::close(self.spare_fd);
+        }
+    }
+}
+
+/// What a read did to the socket.
+enum ReadOutcome {
+    Data,
+    Drained,
+    Closed,
+}
+
+impl Server {
+    /// One round of the socket thread; false once it is told to exit.
+    pub fn poll_once(&self) -> bool {
+        let mut guard = self.event_loop.lock().unwrap_or_else(|e| e.into_inner());
+        let lp = &mut *guard;
+        let timeout = if lp.ready.is_empty() { None } else { Some(Duration::ZERO) };
+        if let Err(e) = lp.poll.poll(&mut lp.events, timeout) {
+            if e.kind() != io::ErrorKind::Interrupted {
+                log::error(0, &format!("socket: poll failed: {e}"));
+            }
+            return true;
+        }
+        for ev in lp.events.iter() {
+            if ev.token() == WAKER {
+                continue;
+            }
+            let id = ev.token().0 as i32;
+            let Some(mut st) = self.table.lock(id) else { continue };
+            let read_closed = ev.is_read_closed();
+            st.readable |= ev.is_readable() || read_closed;
+            st.writable |= ev.is_writable();
+            st.error |= ev.is_error();
+            st.hangup |= read_closed && ev.is_write_closed();
+            if !st.queued {
+                st.queued = true;
+                lp.ready.push_back(id);
+            }
+        }
+        for r in self.take_requests() {
+            match r {
+                Request::Exit => return false,
+                Request::Kick(id) => lp.ready.push_back(id),
+            }
+        }
+        for _ in 0..lp.ready.len() {
+            let Some(id) = lp.ready.pop_front() else { break };
+            self.process(lp, id);
+        }
+        true
+    }
+
+    /// One turn of socket `id`.
+    fn process(&self, lp: &mut Loop, id: i32) {
+        let Some(mut guard) = self.table.lock(id) else { return };
+        let st = &mut *guard;
+        st.queued = false;
+        let more = match st.kind {
+            Kind::Connecting => {
+                if !(st.writable || st.error || st.hangup) {
+                    return;
+                }
+                if !self.finish_connect(st) {
+                    return;
+                }
+                self.io(lp, st)
+            }
+            Kind::Listen => st.reading && st.readable && self.accept(lp, st),
+            Kind::PListen | Kind::Invalid | Kind::Reserve => false,
+            _ => self.io(lp, st),
+        };
+        if more && st.live() && !st.queued {
+            st.queued = true;
+            lp.ready.push_back(id);
+        }
+    }
+
+    /// Reads, writes and hang-ups of an open socket; true if it has more to do now.
+    fn io(&self, lp: &mut Loop, st: &mut State) -> bool {
+        if st.reading && st.readable {
+            let outcome =
+                if st.protocol == Protocol::Tcp { self.read_stream(st) } else { self.read_datagram(lp, st) };
+            if !st.live() {
+                return false;
+            }
+            if matches!(outcome, ReadOutcome::Closed) {
+                // The read side is over; writing may go on below.
+                st.readable = false;
+            }
+        }
+        let writes = !matches!(st.kind, Kind::Connecting | Kind::PListen | Kind::Listen);
+        if writes && st.writable && !st.lists.is_empty() {
+            self.flush(st);
+            if !st.live() {
+                return false;
+            }
+        }
+        let unread = st.reading && st.readable;
+        if st.error && !unread {
+            st.error = false;
+            let code = match sys::take_error(st.fd) {
+                Ok(code) => code,
+                Err(e) => e.raw_os_error().unwrap_or(libc::EIO),
+            };
+            if code != 0 {
+                report::error(st.opaque, st.id, &sys::strerror(code));
+            }
+        }
+        if st.hangup && !unread {
+            // Both directions are gone (or the peer reset): close now. The owner was told
+            // already if the read side had closed before.
+            if st.kind == Kind::HalfCloseRead {
+                self.force_close(st);
+            } else {
+                self.close_and_report(st);
+            }
+            return false;
+        }
+        unread || (writes && st.writable && !st.lists.is_empty())
+    }
+
+    fn read_stream(&self, st: &mut State) -> ReadOutcome {
+        let size = st.read_size;
+        // SAFETY: a fresh block for the read; it goes to the service with the DATA event.
+        let buf = unsafe { libc::malloc(size) as *mut u8 };
+        if buf.is_null() {
+            log::error(0, &format!("socket: out of memory reading socket {}", st.id));
+            return ReadOutcome::Drained;
+        }
+        // SAFETY: `buf` has `size` writable bytes.
+        let r = unsafe { sys::read_raw(st.fd, buf, size) };
+        let n = match r {
+            Ok(n) if n > 0 => n,
+            other => {
+                // SAFETY: nothing was handed over.
+                unsafe { libc::free(buf as *mut libc::c_void) };
+                return match other {
+                    Ok(_) => self.end_of_stream(st),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => ReadOutcome::Data,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        st.readable = false;
+                        ReadOutcome::Drained
+                    }
+                    Err(e) => {
+                        // Reported as upstream does; the socket stays for its owner to close.
+                        // The next read usually sees the end of the stream; a second error
+                        // in a row stops reading.
+                        st.read_errors = st.read_errors.saturating_add(1);
+                        if st.read_errors > 1 {
+                            st.readable = false;
+                        }
+                        report::error(st.opaque, st.id, &sys::error_text(&e));
+                        ReadOutcome::Drained
+                    }
+                };
+            }
+        };
+        st.read_errors = 0;
+        st.stat.read += n as u64;
+        st.stat.rtime = self.now();
+        if n == size {
+            st.read_size = (size * 2).min(MAX_READ_BUFFER);
+        } else {
+            // A short read took everything the kernel had: the next data brings a new edge.
+            st.readable = false;
+            if size > MIN_READ_BUFFER && n * 2 < size {
+                st.read_size = size / 2;
+            }
+        }
+        report::forward(st.opaque, report::TYPE_DATA, st.id, n as i32, Payload::Buffer(buf));
+        ReadOutcome::Data
+    }
+
+    /// The peer finished sending.
+    fn end_of_stream(&self, st: &mut State) -> ReadOutcome {
+        st.readable = false;
+        if st.closing {
+            // Our close already reported CLOSE; finish once the writes are out.
+            if st.nothing_to_send() {
+                self.force_close(st);
+            }
+            return ReadOutcome::Closed;
+        }
+        match st.kind {
+            Kind::HalfCloseRead => {}
+            Kind::HalfCloseWrite => self.close_and_report(st),
+            _ => {
+                self.close_read(st);
+                report::forward(st.opaque, report::TYPE_CLOSE, st.id, 0, Payload::None);
+            }
+        }
+        ReadOutcome::Closed
+    }
+
+    fn read_datagram(&self, lp: &mut Loop, st: &mut State) -> ReadOutcome {
+        let (n, from) = match sys::recv_from(st.fd, &mut lp.udp_buffer) {
+            Ok(r) => r,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return ReadOutcome::Data,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                st.readable = false;
+                return ReadOutcome::Drained;
+            }
+            Err(e) => {
+                let (owner, id) = (st.opaque, st.id);
+                self.force_close(st);
+                report::error(owner, id, &sys::error_text(&e));
+                return ReadOutcome::Closed;
+            }
+        };
+        st.stat.read += n as u64;
+        st.stat.rtime = self.now();
+        let Some(address) = UdpAddress::from_sockaddr(&from) else { return ReadOutcome::Data };
+        if address.protocol() != st.protocol as u8 {
+            return ReadOutcome::Data;
+        }
+        let tail = address.as_bytes();
+        // SAFETY: a fresh block for the datagram and its address, handed to the service.
+        let buf = unsafe { libc::malloc(n + tail.len()) as *mut u8 };
+        if buf.is_null() {
+            return ReadOutcome::Data;
+        }
+        // SAFETY: `buf` has room for both parts.
+        unsafe {
+            std::ptr::copy_nonoverlapping(lp.udp_buffer.as_ptr(), buf, n);
+            std::ptr::copy_nonoverlapping(tail.as_ptr(), buf.add(n), tail.len());
+        }
+        report::forward(st.opaque, report::TYPE_UDP, st.id, n as i32, Payload::Buffer(buf));
+        ReadOutcome::Data
+    }
+
+    /// The connect finished (or failed); true if the socket is now connected.
+    fn finish_connect(&self, st: &mut State) -> bool {
+        let code = match sys::take_error(st.fd) {
+            Ok(code) => code,
+            Err(e) => e.raw_os_error().unwrap_or(libc::EIO),
+        };
+        if code != 0 {
+            let (owner, id) = (st.opaque, st.id);
+            self.force_close(st);
+            report::error(owner, id, &sys::strerror(code));
+            return false;
+        }
+        st.kind = Kind::Connected;
+        st.error = false;
+        let ip = sys::peer_addr(st.fd).ok().and_then(|a| a.to_std()).map(|a| a.ip().to_string());
+        report::text(st.opaque, report::TYPE_CONNECT, st.id, 0, ip.as_deref().unwrap_or(""));
+        true
+    }
+
+    /// Takes one connection off a listener's backlog; true if there may be more.
+    fn accept(&self, lp: &mut Loop, st: &mut State) -> bool {
+        match sys::accept(st.fd) {
+            Ok((fd, peer)) => {
+                st.stat.read += 1;
+                st.stat.rtime = self.now();
+                sys::set_keepalive(fd);
+                let name = peer.to_std().map(|a| addr::name(&a)).unwrap_or_default();
+                let Some((id, mut ns)) = self.table.reserve() else {
+                    sys::close(fd);
+                    log::error(0, &format!("socket: all {} socket ids in use, connection from {name} closed", super::table::MAX_SOCKET));
+                    return true;
+                };
+                if let Err(e) = self.attach(&mut ns, fd, Protocol::Tcp, st.opaque, false, Kind::PAccept) {
+                    sys::close(fd);
+                    log::error(0, &format!("socket: can't watch the connection from {name}: {e}"));
+                    return true;
+                }
+                drop(ns);
+                report::text(st.opaque, report::TYPE_ACCEPT, st.id, id, &name);
+                true
+            }
+            Err(e) => match e.raw_os_error() {
+                Some(libc::EAGAIN) => {
+                    st.readable = false;
+                    false
+                }
+                Some(libc::EINTR) | Some(libc::ECONNABORTED) | Some(libc::EPROTO) => true,
+                Some(code @ (libc::EMFILE | libc::ENFILE)) => self.out_of_descriptors(lp, st, code),
+                _ => {
+                    st.readable = false;
+                    log::error(0, &format!("socket: accept on socket {} failed: {}", st.id, sys::error_text(&e)));
+                    false
+                }
+            },
+        }
+    }
+
+    /// accept ran out of descriptors: tell the owner (an ERROR on the listener, as upstream),
+    /// and drop the waiting connection with the spare descriptor so the listener does not
+    /// stay ready for nothing. The log says so at most once a second.
+    fn out_of_descriptors(&self, lp: &mut Loop, st: &mut State, code: i32) -> bool {
+        let text = sys::strerror(code);
+        report::error(st.opaque, st.id, &text);
+        let mut more = false;
+        if lp.spare_fd >= 0 {
+            sys::close(lp.spare_fd);
+            match sys::accept(st.fd) {
+                Ok((fd, _)) => {
+                    sys::close(fd);
+                    lp.dropped += 1;
+                    more = true;
+                }
+                Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => st.readable = false,
+                Err(_) => more = true,
+            }
+            lp.spare_fd = sys::open_spare();
+        }
+        let now = self.now();
+        if lp.dropped_logged_at.map_or(true, |t| now >= t + 100) {
+            log::error(
+                0,
+                &format!(
+                    "socket: accept on socket {}: {text}; {} connection(s) refused (closed at once) since the last report",
+                    st.id, lp.dropped
+                ),
+            );
+            lp.dropped = 0;
+            lp.dropped_logged_at = Some(now);
+        }
+        more
+    }
+}
