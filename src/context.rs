@@ -6,7 +6,7 @@ use crate::log::{self, ServiceLog};
 use crate::message::*;
 use crate::module::Module;
 use crate::monitor::Monitor;
-use crate::mq::{global, MessageQueue};
+use crate::mq::{global, next_queue, MessageQueue};
 use crate::timer;
 use std::cell::Cell;
 use std::ffi::{c_int, c_void, CString};
@@ -146,7 +146,8 @@ impl Context {
                 f.output(msg.source, ptype, msg.session, msg.data, size);
             }
         }
-        self.message_count.fetch_add(1, Relaxed);
+        // One thread dispatches a service at a time: no read-modify-write needed.
+        self.message_count.store(self.message_count.load(Relaxed) + 1, Relaxed);
         let cb = self.callback.load(Acquire);
         let keep = if cb == 0 {
             0
@@ -160,7 +161,8 @@ impl Context {
                 self.cpu_start.store(start, Relaxed);
                 // SAFETY: calling the service's own callback with its own ud, as skynet does.
                 let keep = unsafe { cb(ctx, ud, ptype, msg.session, msg.source, msg.data, size) };
-                self.cpu_cost.fetch_add(timer::busy_time().saturating_sub(start), Relaxed);
+                let spent = timer::busy_time().saturating_sub(start);
+                self.cpu_cost.store(self.cpu_cost.load(Relaxed) + spent, Relaxed);
                 keep
             } else {
                 // SAFETY: as above.
@@ -256,13 +258,7 @@ pub fn bounce(from: u32, mut msg: Message) {
 
 /// Queues a message for a local service; gives it back if there is no such service.
 pub fn push(handle: u32, msg: Message) -> Result<(), Message> {
-    match registry().grab(handle) {
-        Some(ctx) => {
-            ctx.queue.push(msg);
-            Ok(())
-        }
-        None => Err(msg),
-    }
+    registry().with(handle, msg, |ctx, m| ctx.queue.push(m))
 }
 
 /// skynet_send: `ptype` carries the DONTCOPY/ALLOCSESSION tags; returns the session, or -1
@@ -393,18 +389,18 @@ pub fn dispatch_batch(
 ) -> Option<Arc<MessageQueue>> {
     let q = match queue {
         Some(q) => q,
-        None => global().pop()?,
+        None => next_queue()?,
     };
     let handle = q.handle();
     let Some(ctx) = registry().grab(handle) else {
         q.release_or_requeue(|m| bounce(handle, m));
-        return global().pop();
+        return next_queue();
     };
     let mut n = 1;
     let mut i = 0;
     while i < n {
         let Some(popped) = q.pop_counted() else {
-            return global().pop();
+            return next_queue();
         };
         if i == 0 && weight >= 0 {
             n = (popped.remaining + 1) >> weight;
@@ -417,9 +413,12 @@ pub fn dispatch_batch(
         monitor.trigger(0, 0);
         i += 1;
     }
-    match global().pop() {
+    // Another queue waits: hand this one back (or let it go if it is empty now).
+    match next_queue() {
         Some(next) => {
-            global().push(q);
+            if !q.leave_if_empty() {
+                global().push(q);
+            }
             Some(next)
         }
         None => Some(q),

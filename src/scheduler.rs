@@ -55,4 +55,5 @@ fn run_worker(monitor: &Monitor, weight: i32) {
             idle = 0;
         }
     }
+    crate::mq::flush_next();
 }

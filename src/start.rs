@@ -152,15 +152,21 @@ fn monitor_thread(monitors: &[Arc<Monitor>]) {
 
 fn timer_thread() {
     context::init_thread(THREAD_TIMER);
+    let mut pops_seen = global().pops();
     loop {
         timer::update();
         socket::update_time();
         if finished() {
             break;
         }
-        if global().sleepers() > 0 && !global().is_empty() {
+        // Work is waiting and nobody took any since the last tick (the busy workers are deep
+        // in long callbacks): bring in a sleeper. Waking on every tick with work queued
+        // would make workers steal each other's ping-pong and bounce it across cores.
+        let pops = global().pops();
+        if pops == pops_seen && global().sleepers() > 0 && !global().is_empty() {
             global().wake_one();
         }
+        pops_seen = pops;
         std::thread::sleep(Duration::from_micros(2500));
         if HANGUP.swap(false, SeqCst) {
             let logger = registry().find_name("logger");
