@@ -7,12 +7,14 @@
 # Tests that need the Lua layer are skipped while luaclib has no skynet.core.
 # LUA_LAYER_LUALIB, LUA_LAYER_SERVICE, LUA_LAYER_LUACLIB and LUA_LAYER_CSERVICE point the
 # tests at another Lua layer (by default the repository's lualib, service, luaclib, cservice).
+# SKYNET names the executable to run (default ./skynet).
 # Usage: sh tests/run-lua-tests.sh [name ...]
 set -u
 cd "$(dirname "$0")/.." || exit 1
 out=tests/out/lua
 mkdir -p "$out"
 limit=${TEST_TIMEOUT:-60}
+skynet=${SKYNET:-./skynet}
 lualib=${LUA_LAYER_LUALIB:-./lualib}
 service=${LUA_LAYER_SERVICE:-./service}
 luaclib=${LUA_LAYER_LUACLIB:-./luaclib}
@@ -43,7 +45,7 @@ for name in $names; do
 		echo "harbor = 0"
 		echo "bootstrap = \"snlua bootstrap\""
 		echo "start = \"$name\""
-		echo "cpath = \"$cservice/?.so\""
+		echo "cpath = \"$cservice/?.so;./cservice/?.so\""
 		echo "lualoader = \"$lualib/loader.lua\""
 		echo "lua_path = \"$lualib/?.lua;$lualib/?/init.lua;tests/lua/?.lua\""
 		echo "lua_cpath = \"$luaclib/?.so\""
@@ -51,7 +53,7 @@ for name in $names; do
 		[ -f "tests/lua/$name.config" ] && cat "tests/lua/$name.config"
 	} > "$cfg"
 	start=$(date +%s)
-	timeout "$limit" ./skynet "$cfg" > "$out/$name.log" 2>&1
+	timeout "$limit" "$skynet" "$cfg" > "$out/$name.log" 2>&1
 	rc=$?
 	took=$(( $(date +%s) - start ))
 	missing=""
