@@ -26,6 +26,7 @@ pub struct Context {
     queue: Arc<MessageQueue>,
     session_id: AtomicI32,
     reserved: AtomicBool,
+    retired: AtomicBool,
     endless: AtomicBool,
     profile: bool,
     cpu_cost: AtomicU64,
@@ -73,6 +74,15 @@ impl Context {
     /// The pointer C code knows this service by.
     pub fn as_c_ptr(self: &Arc<Self>) -> *mut c_void {
         Arc::as_ptr(self) as *mut c_void
+    }
+
+    pub fn is_retired(&self) -> bool {
+        self.retired.load(Acquire)
+    }
+
+    /// Called by the registry when the handle is retired: no more dispatch.
+    pub fn mark_retired(&self) {
+        self.retired.store(true, Release);
     }
 
     /// Stops counting this service as keeping the node alive (skynet_context_reserve).
@@ -208,15 +218,16 @@ pub fn launch(name: &str, param: &str) -> Option<u32> {
     TOTAL.fetch_add(1, SeqCst);
     let profile = PROFILE.load(Relaxed);
     let (handle, ctx) = registry().register(|handle| {
-        Arc::new(Context {
+        Arc::new_cyclic(|me| Context {
             handle,
             module,
             instance: AtomicPtr::new(instance),
             callback: AtomicUsize::new(0),
             callback_ud: AtomicPtr::new(std::ptr::null_mut()),
-            queue: MessageQueue::new(handle),
+            queue: MessageQueue::owned_by(handle, me.clone()),
             session_id: AtomicI32::new(0),
             reserved: AtomicBool::new(false),
+            retired: AtomicBool::new(false),
             endless: AtomicBool::new(false),
             profile,
             cpu_cost: AtomicU64::new(0),
@@ -392,7 +403,7 @@ pub fn dispatch_batch(
         None => next_queue()?,
     };
     let handle = q.handle();
-    let Some(ctx) = registry().grab(handle) else {
+    let Some(ctx) = q.service() else {
         q.release_or_requeue(|m| bounce(handle, m));
         return next_queue();
     };
@@ -458,6 +469,7 @@ pub(crate) mod tests {
             queue: MessageQueue::new(handle),
             session_id: AtomicI32::new(0),
             reserved: AtomicBool::new(false),
+            retired: AtomicBool::new(false),
             endless: AtomicBool::new(false),
             profile: false,
             cpu_cost: AtomicU64::new(0),

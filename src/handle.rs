@@ -107,6 +107,7 @@ impl Registry {
         };
         match removed {
             Some(ctx) => {
+                ctx.mark_retired();
                 self.names.write().unwrap_or_else(|e| e.into_inner()).retain(|_, h| *h != handle);
                 // The last reference may be this one: release the service outside the locks,
                 // as its module's release may call back into the registry.

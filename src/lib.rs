@@ -20,6 +20,7 @@ pub mod mq;
 pub mod scheduler;
 pub mod snlua;
 pub mod socket;
+pub mod spin;
 pub mod start;
 pub mod timer;
 

@@ -4,11 +4,13 @@
 //! while a worker holds it, it stays marked, so pushes never list it twice. A new queue starts
 //! marked so that messages sent during the service's init wait until init is done.
 
+use crate::context::Context;
 use crate::message::Message;
+use crate::spin::{Guard, SpinLock};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 const OVERLOAD_THRESHOLD: usize = 1024;
@@ -23,7 +25,9 @@ pub struct Popped {
 
 pub struct MessageQueue {
     handle: u32,
-    state: Mutex<QueueState>,
+    /// The service this queue belongs to: a worker reaches it without the handle registry.
+    owner: Weak<Context>,
+    state: SpinLock<QueueState>,
 }
 
 struct QueueState {
@@ -36,9 +40,14 @@ struct QueueState {
 
 impl MessageQueue {
     pub fn new(handle: u32) -> Arc<MessageQueue> {
+        Self::owned_by(handle, Weak::new())
+    }
+
+    pub fn owned_by(handle: u32, owner: Weak<Context>) -> Arc<MessageQueue> {
         Arc::new(MessageQueue {
             handle,
-            state: Mutex::new(QueueState {
+            owner,
+            state: SpinLock::new(QueueState {
                 messages: VecDeque::with_capacity(64),
                 in_global: true,
                 release: false,
@@ -52,8 +61,21 @@ impl MessageQueue {
         self.handle
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    /// The live, registered service of this queue (None once it is retired or gone).
+    pub fn service(&self) -> Option<Arc<Context>> {
+        match self.owner.upgrade() {
+            Some(ctx) if !ctx.is_retired() => Some(ctx),
+            Some(_) => None,
+            // Queues made through the C API have no owner recorded: look it up.
+            None if self.owner.strong_count() == 0 && self.owner.weak_count() == 0 => {
+                crate::handle::registry().grab(self.handle)
+            }
+            None => None,
+        }
+    }
+
+    fn lock(&self) -> Guard<'_, QueueState> {
+        self.state.lock()
     }
 
     pub fn push(self: &Arc<Self>, message: Message) {
