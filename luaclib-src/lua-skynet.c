@@ -403,22 +403,25 @@ ltrace(lua_State *L) {
 	struct skynet_context *ctx = owner(L);
 	const char *tag = luaL_checkstring(L, 1);
 	const char *text = luaL_checkstring(L, 2);
-	char line[256];
-	luaL_Buffer b;
-	luaL_buffinit(L, &b);
-	snprintf(line, sizeof(line), "<TRACE %s> %" PRId64 " ", tag, monotonic_ns());
-	luaL_addstring(&b, line);
-	luaL_addstring(&b, text);
-
+	lua_State *co = NULL;
+	int level = 1;
 	if (!lua_isnoneornil(L, 3)) {
-		lua_State *co = L;
-		int level;
+		co = L;
 		if (lua_isthread(L, 3)) {
 			co = lua_tothread(L, 3);
 			level = (int)luaL_optinteger(L, 4, 1);
 		} else {
 			level = (int)luaL_optinteger(L, 3, 1);
 		}
+	}
+
+	char piece[256];
+	luaL_Buffer b;
+	luaL_buffinit(L, &b);
+	snprintf(piece, sizeof(piece), "<TRACE %s> %" PRId64 " ", tag, monotonic_ns());
+	luaL_addstring(&b, piece);
+	luaL_addstring(&b, text);
+	if (co) {
 		int found = 0;
 		lua_Debug ar;
 		while (found < TRACE_FRAMES && lua_getstack(co, level, &ar)) {
@@ -428,8 +431,8 @@ ltrace(lua_State *L) {
 				continue;
 			luaL_addstring(&b, found == 0 ? " : " : " ");
 			luaL_addstring(&b, ar.source ? ar.source : "?");
-			snprintf(line, sizeof(line), ":%d", ar.currentline);
-			luaL_addstring(&b, line);
+			snprintf(piece, sizeof(piece), ":%d", ar.currentline);
+			luaL_addstring(&b, piece);
 			found++;
 		}
 	}
