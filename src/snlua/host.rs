@@ -216,7 +216,7 @@ unsafe fn set_global_from_env(l: *mut lua_State, global: &CStr, key: &str, defau
 }
 
 /// Sets the fresh state up (run protected; argument 1 is the context pointer).
-unsafe extern "C" fn prepare(l: *mut lua_State) -> c_int {
+pub(super) unsafe extern "C" fn prepare(l: *mut lua_State) -> c_int {
     // SAFETY: a Lua C function on its own stack. No value with a destructor lives across a
     // Lua call (env values are &'static, gc_mode's text is gone once it returns).
     unsafe {

@@ -81,3 +81,126 @@ unsafe extern "C" fn signal(inst: *mut c_void, sig: c_int) {
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lua::*;
+    use std::time::Duration;
+
+    /// A snlua state set up as for a service (without a context), released on drop.
+    struct State(*mut Snlua);
+
+    impl State {
+        fn new() -> State {
+            let host = Snlua::create();
+            assert!(!host.is_null());
+            let s = State(host);
+            // SAFETY: a fresh state on this thread; prepare is run protected.
+            let status = unsafe {
+                let l = (*host).state();
+                lua_pushcclosure(l, host::prepare, 0);
+                lua_pushlightuserdata(l, std::ptr::null_mut());
+                pcall(l, 1, 0, 0)
+            };
+            assert_eq!(status, LUA_OK);
+            s
+        }
+
+        fn host(&self) -> &Snlua {
+            // SAFETY: the instance lives until drop.
+            unsafe { &*self.0 }
+        }
+
+        /// Runs a chunk; its error message if it fails.
+        fn run(&self, code: &str) -> Result<(), String> {
+            let l = self.host().state();
+            // SAFETY: loading and calling a chunk on the state, protected.
+            unsafe {
+                let status = luaL_loadbufferx(l, code.as_ptr() as _, code.len(), c"=test".as_ptr(), std::ptr::null());
+                let status = if status == LUA_OK { pcall(l, 0, 0, 0) } else { status };
+                if status == LUA_OK {
+                    Ok(())
+                } else {
+                    let msg = to_string(l, -1).unwrap_or_default();
+                    lua_settop(l, 0);
+                    Err(msg)
+                }
+            }
+        }
+
+        /// Signals 0 from another thread after `ms` milliseconds.
+        fn signal_later(&self, ms: u64) -> std::thread::JoinHandle<()> {
+            let inst = self.0 as usize;
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(ms));
+                // SAFETY: the instance outlives the thread (joined before drop).
+                unsafe { signal(inst as *mut c_void, 0) };
+            })
+        }
+    }
+
+    impl Drop for State {
+        fn drop(&mut self) {
+            // SAFETY: created by Snlua::create, released once.
+            unsafe { Snlua::release(self.0) };
+        }
+    }
+
+    #[test]
+    fn signal_breaks_a_loop_in_the_main_state() {
+        let s = State::new();
+        let t = s.signal_later(100);
+        let err = s.run("local n = 0 while true do n = n + 1 end").unwrap_err();
+        t.join().unwrap();
+        assert!(err.ends_with("signal 0"), "{err}");
+        s.run("x = 1").unwrap();
+    }
+
+    #[test]
+    fn signal_breaks_a_loop_in_a_coroutine_and_only_there() {
+        let s = State::new();
+        let t = s.signal_later(100);
+        s.run(
+            "local co = coroutine.create(function() while true do end end)
+             local ok, err = coroutine.resume(co)
+             assert(not ok and err:find('signal 0'), err)
+             local w = coroutine.wrap(function() local n = 0 for i = 1, 1000 do n = n + i end return n end)
+             assert(w() == 500500)",
+        )
+        .unwrap();
+        t.join().unwrap();
+        // A signal to an idle state breaks the next code it runs.
+        // SAFETY: the instance is live.
+        unsafe { signal(s.0 as *mut c_void, 0) };
+        assert!(s.run("local x = 1").unwrap_err().ends_with("signal 0"));
+        s.run("local x = 1").unwrap();
+    }
+
+    #[test]
+    fn the_limit_refuses_growth() {
+        let s = State::new();
+        s.run("collectgarbage() big = {}").unwrap();
+        let used = s.host().memory.used();
+        s.host().memory.set_limit(used + 256 * 1024);
+        let err = s.run("for i = 1, 100000 do big[i] = string.rep('x', 100) .. i end").unwrap_err();
+        assert!(err.contains("not enough memory"), "{err}");
+        assert!(s.host().memory.used() <= used + 256 * 1024);
+        s.host().memory.set_limit(0);
+        s.run("big = nil collectgarbage() local t = {} for i = 1, 100 do t[i] = i end").unwrap();
+    }
+
+    #[test]
+    fn the_host_libraries_are_in_place() {
+        let s = State::new();
+        s.run(
+            "local p = require 'skynet.profile'
+             assert(coroutine.resume == p.resume and coroutine.wrap == p.wrap)
+             local c = require 'skynet.codecache'
+             assert(c.mode() == 'ON' and c.loadfile == loadfile)
+             assert(LUA_PATH and LUA_CPATH and LUA_SERVICE and LUA_PRELOAD == nil)
+             assert(debug.getregistry().LUA_NOENV == true)",
+        )
+        .unwrap();
+    }
+}
