@@ -86,6 +86,7 @@ impl Server {
             let Some(mut st) = self.table.lock(id) else { continue };
             let read_closed = ev.is_read_closed();
             st.readable |= ev.is_readable() || read_closed;
+            st.read_closed |= read_closed;
             st.writable |= ev.is_writable();
             st.error |= ev.is_error();
             st.hangup |= read_closed && ev.is_write_closed();
@@ -218,8 +219,9 @@ impl Server {
         if n == size {
             st.read_size = (size * 2).min(MAX_READ_BUFFER);
         } else {
-            // A short read took everything the kernel had: the next data brings a new edge.
-            st.readable = false;
+            // A short read took everything the kernel had: new data brings a new edge. The
+            // end of the stream does not, so once it was seen, read on until it shows.
+            st.readable = st.read_closed;
             if size > MIN_READ_BUFFER && n * 2 < size {
                 st.read_size = size / 2;
             }

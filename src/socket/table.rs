@@ -64,6 +64,9 @@ pub struct State {
     pub writable: bool,
     pub hangup: bool,
     pub error: bool,
+    /// The peer's end of stream was seen: a short read does not mean there is nothing left
+    /// to read (the end itself gives no new edge).
+    pub read_closed: bool,
     /// In the socket thread's list of sockets with work.
     pub queued: bool,
     /// Read errors in a row (a socket that keeps failing is stopped).
@@ -91,6 +94,7 @@ impl State {
             writable: false,
             hangup: false,
             error: false,
+            read_closed: false,
             queued: false,
             read_errors: 0,
             lists: WriteLists::default(),

@@ -4,6 +4,7 @@
 #define SOCKET_TEST_H
 
 #include "check.h"
+#include "skynet_server.h"
 #include "skynet_socket.h"
 
 #include <arpa/inet.h>
