@@ -1,6 +1,7 @@
 #!/bin/sh
-# A node that cannot start exits non-zero and says why. Each case writes a config, runs
-# ./skynet on it (bounded in time) and checks the exit code and the reason printed.
+# Process-level behaviour of ./skynet: a node that cannot start exits non-zero and says why
+# (each case writes a config, runs the node bounded in time, checks the exit code and the
+# reason printed); daemon mode; SIGHUP log reopening.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 dir=tests/out/cli
@@ -45,6 +46,57 @@ bootstrap = "no_such_service"'
 expect_failure missing-logger "Can't launch no_such_logger service" 'thread = 2
 logservice = "no_such_logger"'
 expect_failure runtime-error "attempt to perform arithmetic" 'thread = 1 + {}'
+
+# wait_for <seconds> <shell test>: polls a condition the node makes true, bounded in time.
+wait_for() {
+	timeout "$1" sh -c "until $2; do sleep 0.05; done"
+}
+
+check() {
+	name=$1
+	shift
+	if "$@"; then
+		echo "ok   $name"; passed=$((passed + 1))
+	else
+		echo "FAIL $name"; failed=$((failed + 1))
+	fi
+}
+
+# Daemon mode: the node detaches, writes its pid, and a second copy refuses to start.
+daemon_case() {
+	pidfile=$dir/daemon.pid
+	rm -f "$pidfile"
+	printf 'thread = 2\nharbor = 0\ndaemon = "%s"\nlogger = "%s"\nbootstrap = "logger"\n' \
+		"$pidfile" "$dir/daemon.log" > "$dir/daemon.config"
+	timeout 10 ./skynet "$dir/daemon.config" || return 1
+	wait_for 10 "[ -s $pidfile ]" || return 1
+	pid=$(cat "$pidfile")
+	kill -0 "$pid" || return 1
+	timeout 10 ./skynet "$dir/daemon.config" > "$dir/daemon.second" 2>&1
+	rc=$?
+	kill "$pid"
+	[ $rc -ne 0 ] && grep -q "already running" "$dir/daemon.second"
+}
+
+# SIGHUP makes the logger reopen its file (log rotation).
+hangup_case() {
+	log=$dir/hup.log
+	rm -f "$log" "$log.1"
+	printf 'thread = 2\nharbor = 0\nlogger = "%s"\nbootstrap = "logger"\n' "$log" > "$dir/hup.config"
+	./skynet "$dir/hup.config" > /dev/null 2>&1 &
+	pid=$!
+	ok=1
+	wait_for 10 "grep -q LAUNCH $log 2>/dev/null" || ok=0
+	mv "$log" "$log.1"
+	kill -HUP "$pid"
+	wait_for 10 "[ -e $log ]" || ok=0
+	kill "$pid"
+	wait "$pid" 2>/dev/null
+	[ $ok -eq 1 ] && grep -q "LAUNCH" "$log.1"
+}
+
+check daemon daemon_case
+check sighup-reopens-log hangup_case
 
 echo "cli: $passed passed, $failed failed"
 [ $failed -eq 0 ]
