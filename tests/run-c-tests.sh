@@ -19,7 +19,15 @@ if [ "${SANITIZE:-}" = address ]; then
 	mkdir -p "$out/cservice"
 fi
 
-names=${*:-$(ls tests/c/*.c | sed 's|.*/||; s|\.c$||')}
+# tests/c/mod_<name>.c are helper modules for the tests, installed as <name>.so: a
+# module on cpath must win over a built-in one of the same name.
+for src in tests/c/mod_*.c; do
+	[ -f "$src" ] || continue
+	mod=$(basename "$src" .c | sed 's/^mod_//')
+	cc $cflags -o "$out/cservice/$mod.so" "$src" || { echo "FAIL build of $src"; exit 1; }
+done
+
+names=${*:-$(ls tests/c/*.c | sed 's|.*/||; s|\.c$||' | grep -v '^mod_')}
 passed=0
 failed=0
 for name in $names; do
