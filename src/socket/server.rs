@@ -110,6 +110,7 @@ impl Server {
     ) -> io::Result<()> {
         debug_assert_eq!(st.kind, Kind::Reserve);
         st.fd = fd;
+        st.external = kind == Kind::Bind;
         st.protocol = protocol;
         st.opaque = opaque;
         st.reading = reading;
@@ -137,7 +138,7 @@ impl Server {
             return;
         }
         let _ = self.registry.deregister(&mut SourceFd(&st.fd));
-        if st.kind != Kind::Bind {
+        if !st.external {
             sys::close(st.fd);
         }
         st.lists.clear();

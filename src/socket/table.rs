@@ -50,6 +50,8 @@ pub struct State {
     pub id: i32,
     pub kind: Kind,
     pub fd: RawFd,
+    /// The descriptor came from `bind`: never closed by us.
+    pub external: bool,
     pub protocol: Protocol,
     /// The service events go to.
     pub opaque: u32,
@@ -86,6 +88,7 @@ impl State {
             id: 0,
             kind: Kind::Invalid,
             fd: -1,
+            external: false,
             protocol: Protocol::Unknown,
             opaque: 0,
             reading: false,

@@ -85,7 +85,9 @@ socket_bind_init(void *inst, struct skynet_context *ctx, const char *parm) {
 	t->in_id = skynet_socket_bind(ctx, t->in[0]);
 	t->out_id = skynet_socket_bind(ctx, t->out[1]);
 	CHECK_INIT(ctx, t->in_id >= 0 && t->out_id >= 0);
-	char path[] = "/tmp/socket_bind_XXXXXX";
+	char path[512];
+	const char *dir = skynet_command(ctx, "GETENV", "testdir");
+	snprintf(path, sizeof(path), "%s/socket_bind_XXXXXX", dir ? dir : ".");
 	int fd = mkstemp(path);
 	CHECK_INIT(ctx, fd >= 0);
 	unlink(path);
