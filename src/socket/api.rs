@@ -16,7 +16,8 @@ const MAX_HOST: usize = 255;
 
 fn check_host(what: &str, host: &str, port: i32) -> Result<(), String> {
     if host.len() > MAX_HOST {
-        return Err(format!("socket: {what}: host name of {} bytes is too long", host.len()));
+        let op = what.split(' ').next().unwrap_or(what);
+        return Err(format!("socket: {op}: host name of {} bytes is too long", host.len()));
     }
     if !(0..=65535).contains(&port) {
         return Err(format!("socket: {what}: port {port} out of range"));

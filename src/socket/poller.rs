@@ -15,7 +15,10 @@ use crate::log;
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::RawFd;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// How long a deferred socket waits before it is tried again.
+const RETRY: Duration = Duration::from_millis(100);
 
 const MAX_EVENTS: usize = 256;
 const MAX_UDP_PACKAGE: usize = 65535;
@@ -24,6 +27,10 @@ pub struct Loop {
     poll: mio::Poll,
     events: mio::Events,
     ready: VecDeque<i32>,
+    /// Sockets to look at again a little later (a listener out of descriptors with no
+    /// spare to drop a connection with), and when they were put there.
+    deferred: Vec<i32>,
+    deferred_at: Option<Instant>,
     udp_buffer: Vec<u8>,
     /// Kept open so that, out of descriptors, accept can still take a connection off the
     /// backlog and close it rather than leave the listener ready forever.
@@ -39,6 +46,8 @@ impl Loop {
             poll: mio::Poll::new()?,
             events: mio::Events::with_capacity(MAX_EVENTS),
             ready: VecDeque::new(),
+            deferred: Vec::new(),
+            deferred_at: None,
             udp_buffer: vec![0; MAX_UDP_PACKAGE],
             spare_fd: sys::open_spare(),
             dropped: 0,
@@ -71,7 +80,11 @@ impl Server {
     pub fn poll_once(&self) -> bool {
         let mut guard = self.event_loop.lock().unwrap_or_else(|e| e.into_inner());
         let lp = &mut *guard;
-        let timeout = if lp.ready.is_empty() { None } else { Some(Duration::ZERO) };
+        let timeout = if !lp.ready.is_empty() {
+            Some(Duration::ZERO)
+        } else {
+            lp.deferred_at.map(|t| RETRY.saturating_sub(t.elapsed()))
+        };
         if let Err(e) = lp.poll.poll(&mut lp.events, timeout) {
             if e.kind() != io::ErrorKind::Interrupted {
                 log::error(0, &format!("socket: poll failed: {e}"));
@@ -94,6 +107,11 @@ impl Server {
                 st.queued = true;
                 lp.ready.push_back(id);
             }
+        }
+        if lp.deferred_at.is_some_and(|t| t.elapsed() >= RETRY) {
+            lp.deferred_at = None;
+            let retry = std::mem::take(&mut lp.deferred);
+            lp.ready.extend(retry);
         }
         for r in self.take_requests() {
             match r {
@@ -351,7 +369,15 @@ impl Server {
         let text = sys::strerror(code);
         report::error(st.opaque, st.id, &text);
         let mut more = false;
-        if lp.spare_fd >= 0 {
+        if lp.spare_fd < 0 {
+            lp.spare_fd = sys::open_spare();
+        }
+        if lp.spare_fd < 0 {
+            // No spare (another thread took the descriptor it left): try again later
+            // rather than spin on a listener that stays ready.
+            lp.deferred.push(st.id);
+            lp.deferred_at.get_or_insert_with(Instant::now);
+        } else {
             sys::close(lp.spare_fd);
             match sys::accept(st.fd) {
                 Ok((fd, _)) => {

@@ -28,6 +28,7 @@ struct echo {
 	int echoed;
 	pthread_t client;
 	int client_running;
+	int go[2];
 };
 
 static void *
@@ -83,9 +84,13 @@ client_main(void *arg) {
 	}
 	if (!fail) {
 		notify(e->self, "echoed %llu", (unsigned long long)got);
-		/* Our half-close: the server sees CLOSE and closes; we then see the end. */
+		/* Once the server has looked at its socket info: our half-close: the server sees CLOSE and closes; we then see the end. */
+		char c;
+		struct pollfd p = { e->go[0], POLLIN, 0 };
+		if (poll(&p, 1, 10000) != 1 || read(e->go[0], &c, 1) != 1)
+			fail = "no go";
 		shutdown(fd, SHUT_WR);
-		if (wait_eof(fd, 10000) != 1)
+		if (!fail && wait_eof(fd, 10000) != 1)
 			fail = "no eof after close";
 	}
 	if (fail) {
@@ -213,6 +218,7 @@ cb(struct skynet_context *ctx, void *ud, int type, int session, uint32_t source,
 		CHECK(ctx, e->pings >= PINGS && e->last_capacity <= 256);
 		if (check_info(e))
 			return 0;
+		CHECK(ctx, write(e->go[1], "g", 1) == 1);
 	} else if (strcmp(text, "done") == 0) {
 		pthread_join(e->client, NULL);
 		e->client_running = 0;
@@ -230,6 +236,7 @@ socket_echo_init(void *inst, struct skynet_context *ctx, const char *parm) {
 	e->ctx = ctx;
 	e->self = skynet_context_handle(ctx);
 	e->conn = -1;
+	CHECK_INIT(ctx, pipe(e->go) == 0);
 	skynet_callback(ctx, e, cb);
 	e->deadline = arm_deadline(ctx, 9000);
 	e->listen_id = skynet_socket_listen(ctx, "127.0.0.1", 0, 32);
