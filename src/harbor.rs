@@ -3,7 +3,7 @@
 
 use crate::context::{self, Context};
 use crate::log;
-use crate::message::{Message, PTYPE_SYSTEM};
+use crate::message::{Message, PTYPE_ERROR, PTYPE_RESPONSE, PTYPE_SYSTEM};
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicU32, Ordering::*};
 use std::sync::{Arc, Mutex};
@@ -108,10 +108,16 @@ pub fn send_raw(rmsg: *mut RemoteMessage, source: u32, session: i32) {
     let msg = Message::new(source, session, rmsg as *mut c_void, size, PTYPE_SYSTEM);
     if harbor == 0 || context::push(harbor, msg).is_err() {
         // SAFETY: the caller handed over a malloc'd remote_message and its payload.
-        unsafe {
+        let ptype = unsafe {
+            let ptype = (*rmsg).ty;
             libc::free((*rmsg).message as *mut c_void);
             libc::free(rmsg as *mut c_void);
-        }
+            ptype
+        };
         log::error(source, "error: no harbor service to route a remote message; dropped");
+        // Nobody waits forever: a caller expecting a response gets an error instead.
+        if session != 0 && ptype != PTYPE_RESPONSE && ptype != PTYPE_ERROR {
+            let _ = context::push(source, Message::new(0, session, std::ptr::null_mut(), 0, PTYPE_ERROR));
+        }
     }
 }
