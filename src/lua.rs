@@ -17,6 +17,7 @@ pub type lua_KFunction = Option<unsafe extern "C" fn(*mut lua_State, c_int, lua_
 pub type lua_CFunction = unsafe extern "C" fn(*mut lua_State) -> c_int;
 pub type lua_Alloc = unsafe extern "C" fn(*mut c_void, *mut c_void, usize, usize) -> *mut c_void;
 pub type lua_Hook = Option<unsafe extern "C" fn(*mut lua_State, *mut lua_Debug)>;
+pub type lua_Writer = unsafe extern "C" fn(*mut lua_State, *const c_void, usize, *mut c_void) -> c_int;
 pub type lua_Integer = i64;
 pub type lua_Number = f64;
 
@@ -106,6 +107,7 @@ extern "C" {
     pub fn lua_setglobal(l: *mut lua_State, name: *const c_char);
     pub fn lua_setfield(l: *mut lua_State, idx: c_int, k: *const c_char);
     pub fn lua_rawset(l: *mut lua_State, idx: c_int);
+    pub fn lua_rawseti(l: *mut lua_State, idx: c_int, n: lua_Integer);
     pub fn lua_rawsetp(l: *mut lua_State, idx: c_int, p: *const c_void);
     pub fn lua_setmetatable(l: *mut lua_State, idx: c_int) -> c_int;
     pub fn lua_next(l: *mut lua_State, idx: c_int) -> c_int;
@@ -120,12 +122,15 @@ extern "C" {
         k: lua_KFunction,
     ) -> c_int;
     pub fn lua_resume(l: *mut lua_State, from: *mut lua_State, narg: c_int, nres: *mut c_int) -> c_int;
+    pub fn lua_callk(l: *mut lua_State, nargs: c_int, nresults: c_int, ctx: lua_KContext, k: lua_KFunction);
     pub fn lua_status(l: *mut lua_State) -> c_int;
     pub fn lua_error(l: *mut lua_State) -> c_int;
     pub fn lua_concat(l: *mut lua_State, n: c_int);
+    pub fn lua_dump(l: *mut lua_State, writer: lua_Writer, data: *mut c_void, strip: c_int) -> c_int;
 
     // debug
     pub fn lua_sethook(l: *mut lua_State, f: lua_Hook, mask: c_int, count: c_int);
+    pub fn lua_setupvalue(l: *mut lua_State, funcindex: c_int, n: c_int) -> *const c_char;
 
     // auxiliary library
     pub fn luaL_loadbufferx(
@@ -136,6 +141,8 @@ extern "C" {
         mode: *const c_char,
     ) -> c_int;
     pub fn luaL_loadfilex(l: *mut lua_State, filename: *const c_char, mode: *const c_char) -> c_int;
+    pub fn luaL_checklstring(l: *mut lua_State, arg: c_int, len: *mut usize) -> *const c_char;
+    pub fn luaL_optlstring(l: *mut lua_State, arg: c_int, def: *const c_char, len: *mut usize) -> *const c_char;
     pub fn luaL_checktype(l: *mut lua_State, arg: c_int, t: c_int);
     pub fn luaL_checkoption(l: *mut lua_State, arg: c_int, def: *const c_char, lst: *const *const c_char) -> c_int;
     pub fn luaL_error(l: *mut lua_State, fmt: *const c_char, ...) -> c_int;

@@ -1,24 +1,285 @@
-//! `skynet.codecache`. Skynet's patched Lua shares loaded code between states and provides
-//! this library itself (`luaopen_cache`): when the process's Lua has it, it is used as is.
-//! Stock Lua has no shared code, so the fallback keeps the library's interface: `mode()`
-//! reads and `mode("OFF"|"EXIST"|"ON")` sets the per-state mode (default "ON"; a wrong name
-//! is an argument error), `clear()` does nothing, and `loadfile` is the global loadfile.
+//! `skynet.codecache`: Lua files compiled once and shared by every service.
+//!
+//! Skynet's patched Lua shares function prototypes between states and provides this library
+//! itself (`luaopen_cache`): when the process's Lua has it, that one is used and nothing
+//! else here runs.
+//!
+//! On stock Lua 5.5 the host shares code the way that Lua allows: a file is compiled once,
+//! dumped to bytecode that stays in memory for the life of the process, and every state loads
+//! it as a *fixed* binary chunk (`lua_load` mode "B"): the code, line information and long
+//! strings of its functions point into the shared buffer instead of being copied into each
+//! state. The host routes `loadfile`, `dofile`, the Lua searcher of `require` and its own
+//! loader through the cache. Compiled files are never freed (a state may use them as long as
+//! it lives), as upstream's cache never frees its prototypes.
+//!
+//! The library is upstream's: `mode()` reads and `mode(name)` sets this state's mode, "ON"
+//! (the default: use and fill the cache), "EXIST" (use files already cached, add none) or
+//! "OFF" (always read the file); a wrong name is an argument error. `clear()` forgets every
+//! cached file, so the next load reads it again. `loadfile` is the global loadfile.
 
 use crate::lua::*;
-use std::ffi::{c_char, c_int, c_void};
+use std::collections::HashMap;
+use std::ffi::{c_char, c_int, c_void, CStr};
+use std::sync::{Mutex, OnceLock};
 
-/// The registry key of the mode (the address of this static).
+/// The registry key of a state's mode (the address of this static).
 static MODE_KEY: u8 = 0;
 
 const MODES: [*const c_char; 4] = [c"OFF".as_ptr(), c"EXIST".as_ptr(), c"ON".as_ptr(), std::ptr::null()];
-const MODE_ON: lua_Integer = 2;
+const OFF: lua_Integer = 0;
+const EXIST: lua_Integer = 1;
+const ON: lua_Integer = 2;
+
+/// A compiled file: bytecode in 8-byte aligned storage (fixed chunks point into it, and
+/// their instructions and line tables must be aligned). Never freed.
+#[derive(Clone, Copy)]
+struct Compiled {
+    words: &'static [u64],
+    len: usize,
+}
+
+impl Compiled {
+    fn new(bytes: &[u8]) -> Compiled {
+        let mut words = vec![0u64; bytes.len().div_ceil(8)].into_boxed_slice();
+        // SAFETY: `words` has room for `bytes.len()` bytes; u64 storage can be viewed as bytes.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), words.as_mut_ptr() as *mut u8, bytes.len()) };
+        Compiled { words: Box::leak(words), len: bytes.len() }
+    }
+
+    fn as_ptr(&self) -> *const c_char {
+        self.words.as_ptr() as *const c_char
+    }
+}
+
+fn files() -> &'static Mutex<HashMap<Vec<u8>, Compiled>> {
+    static FILES: OnceLock<Mutex<HashMap<Vec<u8>, Compiled>>> = OnceLock::new();
+    FILES.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+fn lookup(name: &[u8]) -> Option<Compiled> {
+    files().lock().unwrap_or_else(|e| e.into_inner()).get(name).copied()
+}
+
+/// Keeps `bytes` as the compiled `name`, unless another service got there first: the
+/// compiled file every state then uses.
+fn keep(name: &[u8], bytes: &[u8]) -> Compiled {
+    let mut files = files().lock().unwrap_or_else(|e| e.into_inner());
+    *files.entry(name.to_vec()).or_insert_with(|| Compiled::new(bytes))
+}
+
+fn clear_all() {
+    files().lock().unwrap_or_else(|e| e.into_inner()).clear();
+}
+
+/// True when the process's Lua brings its own code cache (then the host's stays out).
+fn patched() -> bool {
+    static PATCHED: OnceLock<bool> = OnceLock::new();
+    *PATCHED.get_or_init(|| patched_cache_opener().is_some())
+}
 
 fn mode_key() -> *const c_void {
     &MODE_KEY as *const u8 as *const c_void
 }
 
-/// `clear()`: there is no shared code to drop.
+/// This state's mode.
+///
+/// # Safety
+/// `l` is a live state.
+unsafe fn level(l: *mut lua_State) -> lua_Integer {
+    // SAFETY: a raw read of the registry; nothing is allocated.
+    unsafe {
+        let t = lua_rawgetp(l, LUA_REGISTRYINDEX, mode_key());
+        let v = lua_tointegerx(l, -1, std::ptr::null_mut());
+        pop(l, 1);
+        if t == LUA_TNUMBER && (OFF..ON).contains(&v) {
+            v
+        } else {
+            ON
+        }
+    }
+}
+
+unsafe extern "C" fn collect(_l: *mut lua_State, p: *const c_void, sz: usize, ud: *mut c_void) -> c_int {
+    if !p.is_null() && sz > 0 {
+        // SAFETY: `ud` is the Vec given to lua_dump; `p` points to `sz` bytes of the dump.
+        unsafe { (*(ud as *mut Vec<u8>)).extend_from_slice(std::slice::from_raw_parts(p as *const u8, sz)) };
+    }
+    0
+}
+
+/// The bytecode of the function on the top of the stack, with its debug information.
+///
+/// # Safety
+/// `l` is a live state with a Lua function on top.
+unsafe fn dump_top(l: *mut lua_State) -> Option<Vec<u8>> {
+    // Held through a raw pointer: if lua_dump raises (out of memory), the buffer leaks but no
+    // destructor is skipped.
+    let out = Box::into_raw(Box::new(Vec::<u8>::new()));
+    // SAFETY: dumping the function on top into `out` through `collect`.
+    let status = unsafe { lua_dump(l, collect, out as *mut c_void, 0) };
+    // SAFETY: `out` came from Box::into_raw above and lua_dump is done with it.
+    let bytes = *unsafe { Box::from_raw(out) };
+    (status == 0 && !bytes.is_empty()).then_some(bytes)
+}
+
+/// Pushes the compiled file as a function of this state.
+///
+/// # Safety
+/// `l` is a live state; `name` is NUL-terminated.
+unsafe fn push_compiled(l: *mut lua_State, code: Compiled, name: *const c_char) -> c_int {
+    // SAFETY: `code` is never freed, as a fixed chunk requires.
+    unsafe { luaL_loadbufferx(l, code.as_ptr(), code.len, name, c"B".as_ptr()) }
+}
+
+/// `luaL_loadfilex` through the cache: pushes the file's main function, or an error message
+/// (with the status). `filename` NULL is stdin (never cached); a `mode` without "b" reads
+/// the file as text.
+///
+/// # Safety
+/// `l` is a live state; `filename` and `mode` are NULL or NUL-terminated. This frame and its
+/// callees hold nothing with a destructor across a Lua call that may raise.
+pub unsafe fn load_file(l: *mut lua_State, filename: *const c_char, mode: *const c_char) -> c_int {
+    // SAFETY: as documented.
+    unsafe {
+        let text_only = !mode.is_null() && !CStr::from_ptr(mode).to_bytes().contains(&b'b');
+        if patched() || filename.is_null() || text_only {
+            return luaL_loadfilex(l, filename, mode);
+        }
+        let level = level(l);
+        if level == OFF {
+            return luaL_loadfilex(l, filename, mode);
+        }
+        let name = CStr::from_ptr(filename).to_bytes();
+        if let Some(code) = lookup(name) {
+            return push_compiled(l, code, filename);
+        }
+        let status = luaL_loadfilex(l, filename, mode);
+        if status != LUA_OK || level == EXIST {
+            return status;
+        }
+        let Some(bytes) = dump_top(l) else { return status };
+        let code = keep(name, &bytes);
+        drop(bytes);
+        let compiled = push_compiled(l, code, filename);
+        if compiled == LUA_OK {
+            // the shared version replaces the one just compiled
+            lua_rotate(l, -2, 1);
+            pop(l, 1);
+            LUA_OK
+        } else {
+            // keep what the file gave
+            pop(l, 1);
+            LUA_OK
+        }
+    }
+}
+
+/// `loadfile([filename [, mode [, env]]])`, as the base library's, through the cache.
+unsafe extern "C" fn loadfile(l: *mut lua_State) -> c_int {
+    // SAFETY: a Lua C function on its own stack; this frame holds nothing to drop.
+    unsafe {
+        let filename = luaL_optlstring(l, 1, std::ptr::null(), std::ptr::null_mut());
+        let mode = luaL_optlstring(l, 2, std::ptr::null(), std::ptr::null_mut());
+        let env = if lua_type(l, 3) != LUA_TNONE { 3 } else { 0 };
+        if load_file(l, filename, mode) == LUA_OK {
+            if env != 0 {
+                lua_pushvalue(l, env);
+                if lua_setupvalue(l, -2, 1).is_null() {
+                    pop(l, 1);
+                }
+            }
+            1
+        } else {
+            lua_pushnil(l);
+            insert(l, -2);
+            2
+        }
+    }
+}
+
+unsafe extern "C" fn dofile_results(l: *mut lua_State, _status: c_int, _ctx: lua_KContext) -> c_int {
+    // SAFETY: the stack holds the file name (or nil) and the chunk's results.
+    unsafe { lua_gettop(l) - 1 }
+}
+
+/// `dofile([filename])`, as the base library's, through the cache.
+unsafe extern "C" fn dofile(l: *mut lua_State) -> c_int {
+    // SAFETY: a Lua C function on its own stack; this frame holds nothing to drop.
+    unsafe {
+        let filename = luaL_optlstring(l, 1, std::ptr::null(), std::ptr::null_mut());
+        lua_settop(l, 1);
+        if load_file(l, filename, std::ptr::null()) != LUA_OK {
+            return lua_error(l);
+        }
+        lua_callk(l, 0, LUA_MULTRET, 0, Some(dofile_results));
+        dofile_results(l, 0, 0)
+    }
+}
+
+/// The Lua searcher of `require` (package.searchers[2]) through the cache. Upvalues: the
+/// package table and the original package.searchpath.
+unsafe extern "C" fn search_lua(l: *mut lua_State) -> c_int {
+    // SAFETY: a Lua C closure on its own stack; this frame holds nothing to drop.
+    unsafe {
+        luaL_checklstring(l, 1, std::ptr::null_mut());
+        lua_getfield(l, upvalue_index(1), c"path".as_ptr());
+        if lua_tolstring(l, -1, std::ptr::null_mut()).is_null() {
+            return luaL_error(l, c"'package.%s' must be a string".as_ptr(), c"path".as_ptr());
+        }
+        let path = lua_gettop(l);
+        lua_pushvalue(l, upvalue_index(2));
+        lua_pushvalue(l, 1);
+        lua_pushvalue(l, path);
+        lua_callk(l, 2, 2, 0, None);
+        if lua_type(l, -2) == LUA_TNIL {
+            return 1; // the list of files tried
+        }
+        pop(l, 1);
+        let file = lua_gettop(l);
+        let filename = lua_tolstring(l, file, std::ptr::null_mut());
+        if load_file(l, filename, c"bt".as_ptr()) == LUA_OK {
+            lua_pushvalue(l, file);
+            return 2;
+        }
+        luaL_error(
+            l,
+            c"error loading module '%s' from file '%s':\n\t%s".as_ptr(),
+            lua_tolstring(l, 1, std::ptr::null_mut()),
+            filename,
+            lua_tolstring(l, -1, std::ptr::null_mut()),
+        )
+    }
+}
+
+/// Routes the state's file loading through the cache (unless the process's Lua has its own).
+///
+/// # Safety
+/// `l` is a live state with the standard libraries open.
+pub unsafe fn install(l: *mut lua_State) {
+    if patched() {
+        return;
+    }
+    // SAFETY: as documented; the stack is restored.
+    unsafe {
+        lua_pushcclosure(l, loadfile, 0);
+        lua_setglobal(l, c"loadfile".as_ptr());
+        lua_pushcclosure(l, dofile, 0);
+        lua_setglobal(l, c"dofile".as_ptr());
+        lua_getglobal(l, c"package".as_ptr());
+        let package = lua_gettop(l);
+        if lua_getfield(l, package, c"searchers".as_ptr()) == LUA_TTABLE {
+            lua_pushvalue(l, package);
+            lua_getfield(l, package, c"searchpath".as_ptr());
+            lua_pushcclosure(l, search_lua, 2);
+            lua_rawseti(l, -2, 2);
+        }
+        lua_settop(l, package - 1);
+    }
+}
+
+/// `clear()`: forgets every cached file.
 unsafe extern "C" fn clear(_l: *mut lua_State) -> c_int {
+    clear_all();
     0
 }
 
@@ -27,11 +288,7 @@ unsafe extern "C" fn mode(l: *mut lua_State) -> c_int {
     // SAFETY: a Lua C function on its own stack; this frame holds nothing to drop.
     unsafe {
         if lua_type(l, 1) <= LUA_TNIL {
-            let t = lua_rawgetp(l, LUA_REGISTRYINDEX, mode_key());
-            let v = lua_tointegerx(l, -1, std::ptr::null_mut());
-            pop(l, 1);
-            let v = if t == LUA_TNUMBER && (0..MODE_ON).contains(&v) { v } else { MODE_ON };
-            lua_pushstring(l, MODES[v as usize]);
+            lua_pushstring(l, MODES[level(l) as usize]);
             return 1;
         }
         let chosen = luaL_checkoption(l, 1, c"OFF".as_ptr(), MODES.as_ptr());
@@ -41,7 +298,7 @@ unsafe extern "C" fn mode(l: *mut lua_State) -> c_int {
     }
 }
 
-unsafe extern "C" fn open_fallback(l: *mut lua_State) -> c_int {
+unsafe extern "C" fn open_stock(l: *mut lua_State) -> c_int {
     let funcs = [
         luaL_Reg { name: c"clear".as_ptr(), func: Some(clear) },
         luaL_Reg { name: c"mode".as_ptr(), func: Some(mode) },
@@ -58,5 +315,5 @@ unsafe extern "C" fn open_fallback(l: *mut lua_State) -> c_int {
 
 /// The opener of `skynet.codecache` for this process.
 pub fn opener() -> lua_CFunction {
-    patched_cache_opener().unwrap_or(open_fallback)
+    patched_cache_opener().unwrap_or(open_stock)
 }

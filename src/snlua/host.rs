@@ -114,7 +114,7 @@ impl Snlua {
             lua_pushcclosure(l, traceback, 0);
             debug_assert_eq!(lua_gettop(l), 1);
             let loader = env::get_c("lualoader").unwrap_or(DEFAULT_LOADER);
-            if luaL_loadfilex(l, loader.as_ptr(), std::ptr::null()) != LUA_OK {
+            if codecache::load_file(l, loader.as_ptr(), std::ptr::null()) != LUA_OK {
                 let msg = to_string(l, -1).unwrap_or_default();
                 log::error(handle, &format!("Can't load {} : {msg}", loader.to_string_lossy()));
                 report_launcher_error(ctx);
@@ -238,6 +238,7 @@ pub(super) unsafe extern "C" fn prepare(l: *mut lua_State) -> c_int {
 
         lua_pushlightuserdata(l, ctx);
         lua_setfield(l, LUA_REGISTRYINDEX, c"skynet_context".as_ptr());
+        codecache::install(l);
         luaL_requiref(l, c"skynet.codecache".as_ptr(), codecache::opener(), 0);
         pop(l, 1);
 

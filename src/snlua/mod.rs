@@ -203,4 +203,67 @@ mod tests {
         )
         .unwrap();
     }
+
+    /// A file of its own under the system's temporary directory, removed on drop.
+    struct TempFile(std::path::PathBuf);
+
+    impl TempFile {
+        fn new(name: &str, text: &str) -> TempFile {
+            let dir = std::env::temp_dir().join(format!("snlua-test-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let f = TempFile(dir.join(name));
+            f.write(text);
+            f
+        }
+        fn write(&self, text: &str) {
+            std::fs::write(&self.0, text).unwrap();
+        }
+        fn dir(&self) -> String {
+            self.0.parent().unwrap().to_str().unwrap().to_owned()
+        }
+        fn path(&self) -> String {
+            self.0.to_str().unwrap().to_owned()
+        }
+    }
+
+    impl Drop for TempFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    #[test]
+    fn codecache_shares_files_between_states_until_cleared() {
+        let f = TempFile::new("cc_shared.lua", "return 1, ...");
+        let (a, b) = (State::new(), State::new());
+        let check = |s: &State, code: &str| s.run(&format!("local f = {:?} {code}", f.path())).unwrap();
+        check(&a, "assert(select(1, loadfile(f)()) == 1)");
+        f.write("return 2, ...");
+        check(&b, "assert(loadfile(f)() == 1, 'the cached version')");
+        check(&b, "assert(select(2, loadfile(f)('arg')) == 'arg')");
+        check(&b, "local c = require 'skynet.codecache' c.mode 'EXIST' assert(loadfile(f)() == 1) c.mode 'OFF' assert(loadfile(f)() == 2)");
+        check(&a, "assert(loadfile(f)() == 1)");
+        check(&a, "require('skynet.codecache').clear() assert(loadfile(f)() == 2)");
+        check(&b, "assert(loadfile(f)() == 2, 'OFF reads the file') require('skynet.codecache').mode 'ON' assert(loadfile(f)() == 2)");
+    }
+
+    #[test]
+    fn codecache_keeps_loadfile_dofile_and_require_semantics() {
+        let f = TempFile::new("cc_mod.lua", "local name, file = ... x_seen = (x_seen or 0) + 1 return { name = name, file = file, line = debug.getinfo(1, 'l').currentline }");
+        let bad = TempFile::new("cc_bad.lua", "return +");
+        let s = State::new();
+        let setup = format!("local dir, f, bad = {:?}, {:?}, {:?} package.path = dir .. '/?.lua'", f.dir(), f.path(), bad.path());
+        let run = |code: &str| s.run(&format!("{setup} {code}"));
+        run("local m = require 'cc_mod' assert(m.name == 'cc_mod' and m.file == f and m.line == 1, m.file)").unwrap();
+        run("local env = { debug = debug } local g = loadfile(f, 'bt', env) g() assert(env.x_seen == 1 and x_seen == 1)").unwrap();
+        run("assert(dofile(f).line == 1 and x_seen == 2)").unwrap();
+        run("local f2, err = loadfile(bad) assert(f2 == nil and err:find('cc_bad.lua:1:', 1, true), err)").unwrap();
+        run("local f2, err = loadfile(dir .. '/no_such.lua') assert(f2 == nil and err:find('cannot open', 1, true), err)").unwrap();
+        run("local ok, err = pcall(require, 'cc_none') assert(not ok and err:find(\"no file '\" .. dir .. \"/cc_none.lua'\", 1, true), err)").unwrap();
+        run("local ok, err = pcall(require, 'cc_bad') assert(not ok and err:find(\"error loading module 'cc_bad' from file '\" .. bad .. \"'\", 1, true), err)").unwrap();
+        run("local ok, err = pcall(dofile, bad) assert(not ok and err:find('cc_bad.lua:1:', 1, true), err)").unwrap();
+        run("assert(loadfile(f, 't'))").unwrap();
+        let err = run("error('traced')").unwrap_err();
+        assert!(err.contains("traced"), "{err}");
+    }
 }
