@@ -14,8 +14,11 @@
 
 #include <lua.h>
 
-int sk_seri_pack(lua_State *L);
-int sk_seri_unpack(lua_State *L);
-int sk_seri_packstring(lua_State *L);
+/* internal to skynet.so: not exported to the process */
+#define SK_SERI_API __attribute__((visibility("hidden")))
+
+SK_SERI_API int sk_seri_pack(lua_State *L);
+SK_SERI_API int sk_seri_unpack(lua_State *L);
+SK_SERI_API int sk_seri_packstring(lua_State *L);
 
 #endif
