@@ -22,6 +22,9 @@ const RETRY: Duration = Duration::from_millis(100);
 
 const MAX_EVENTS: usize = 256;
 const MAX_UDP_PACKAGE: usize = 65535;
+/// Connections a listener may take per turn: enough to keep its backlog from overflowing
+/// under a connection storm, few enough to leave the other sockets their turn.
+const ACCEPT_BATCH: usize = 32;
 
 pub struct Loop {
     poll: mio::Poll,
@@ -141,7 +144,16 @@ impl Server {
                 }
                 self.io(lp, st)
             }
-            Kind::Listen => st.reading && st.readable && self.accept(lp, st),
+            Kind::Listen => {
+                let mut more = false;
+                for _ in 0..ACCEPT_BATCH {
+                    more = st.reading && st.readable && self.accept(lp, st);
+                    if !more {
+                        break;
+                    }
+                }
+                more
+            }
             Kind::PListen | Kind::Invalid | Kind::Reserve => false,
             _ => self.io(lp, st),
         };
