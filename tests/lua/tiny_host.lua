@@ -47,6 +47,24 @@ check(gen() == 1 and gen() == 2 and gen() == 3, "wrap yields")
 local cache = require "skynet.codecache"
 check(cache.mode() == "ON", "codecache mode defaults to ON", cache.mode())
 check(cache.loadfile == loadfile, "codecache.loadfile is loadfile")
+local file = "tests/out/lua/tiny_host_cached.lua"
+local function put(text)
+	local f = assert(io.open(file, "w"))
+	f:write(text)
+	f:close()
+end
+put("return 'first', debug.getinfo(1, 'S').source")
+local first, source = loadfile(file)()
+put("return 'second'")
+check(first == "first" and source == "@" .. file, "a loaded file keeps its source name", source)
+check(loadfile(file)() == "first", "a file is loaded once, then served from the cache")
+cache.mode "OFF"
+check(loadfile(file)() == "second", "mode OFF reads the file")
+cache.mode "ON"
+check(loadfile(file)() == "first", "mode ON serves the cache again")
+cache.clear()
+check(loadfile(file)() == "second", "clear forgets the cached files")
+os.remove(file)
 cache.mode "EXIST"
 check(cache.mode() == "EXIST", "codecache mode can be set")
 cache.mode "OFF"
