@@ -17,10 +17,12 @@ LUACLIB_SRC := $(wildcard luaclib-src/*.c)
 linux: all
 all: skynet $(CSERVICES) $(if $(LUACLIB_SRC),luaclib/skynet.so)
 
-# cargo decides what is stale; the copy beside the executable follows the build.
+# cargo decides what is stale; the copy beside the executable follows the build. It is
+# replaced by rename, never rewritten in place: running nodes keep their mapping.
 core:
 	$(CARGO) build --release
-	cmp -s $(BUILD)/libskynet.so libskynet.so || cp $(BUILD)/libskynet.so libskynet.so
+	cmp -s $(BUILD)/libskynet.so libskynet.so || \
+		{ cp $(BUILD)/libskynet.so libskynet.so.new && mv -f libskynet.so.new libskynet.so; }
 $(LUA_LIB): core
 
 # The executable links the one Lua of the process and exports it for C modules (-Wl,-E).
