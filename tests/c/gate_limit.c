@@ -161,6 +161,8 @@ maybe_pass(struct limittest *t) {
 	}
 }
 
+static int handle_text(struct limittest *t, uint32_t source, int session, const char *text, size_t sz);
+
 static int
 cb(struct skynet_context *ctx, void *ud, int type, int session, uint32_t source, const void *msg, size_t sz) {
 	struct limittest *t = ud;
@@ -171,7 +173,19 @@ cb(struct skynet_context *ctx, void *ud, int type, int session, uint32_t source,
 	}
 	if (type != PTYPE_TEXT)
 		return 0;
-	const char *text = msg;
+	/* Reports are not NUL-terminated: work on a terminated copy (frames are binary, the
+	 * length comes from sz). */
+	char *text = skynet_malloc(sz + 1);
+	memcpy(text, msg, sz);
+	text[sz] = '\0';
+	handle_text(t, source, session, text, sz);
+	skynet_free(text);
+	return 0;
+}
+
+static int
+handle_text(struct limittest *t, uint32_t source, int session, const char *text, size_t sz) {
+	struct skynet_context *ctx = t->ctx;
 	if (source != t->gate) {
 		if (sz >= 4 && memcmp(text, "fail", 4) == 0) {
 			skynet_error(ctx, "TEST FAIL %.*s", (int)sz, text);
@@ -192,13 +206,13 @@ cb(struct skynet_context *ctx, void *ud, int type, int session, uint32_t source,
 		int len = snprintf(cmd, sizeof(cmd), "start %d", id);
 		skynet_send(ctx, 0, t->gate, PTYPE_TEXT, 0, cmd, len);
 		go(t);
-	} else if (sscanf(text, "%d close%n", &id, &n) == 1 && n == (int)sz) {
+	} else if ((n = -1, sscanf(text, "%d close%n", &id, &n)) == 1 && n == (int)sz) {
 		int role = role_of(t, id);
 		CHECK(ctx, role == BAD || role == HALF || (t->client_done && role >= 0));
 		t->closed[role]++;
 		if (role == BAD || role == HALF)
 			go(t);
-	} else if (sscanf(text, "%d data %n", &id, &n) == 1) {
+	} else if ((n = -1, sscanf(text, "%d data %n", &id, &n)) == 1 && n > 0) {
 		int role = role_of(t, id);
 		const uint8_t *body = (const uint8_t *)text + n;
 		size_t len = sz - n;

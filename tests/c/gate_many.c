@@ -145,7 +145,12 @@ cb(struct skynet_context *ctx, void *ud, int type, int session, uint32_t source,
 	}
 	if (type != PTYPE_TEXT)
 		return 0;
-	const char *text = msg;
+	/* Reports are not NUL-terminated: work on a terminated copy. */
+	char text[256];
+	if (sz >= sizeof(text))
+		sz = sizeof(text) - 1;
+	memcpy(text, msg, sz);
+	text[sz] = '\0';
 	if (source != t->gate) {
 		if (sz >= 4 && memcmp(text, "fail", 4) == 0) {
 			skynet_error(ctx, "TEST FAIL %.*s", (int)sz, text);
@@ -168,10 +173,10 @@ cb(struct skynet_context *ctx, void *ud, int type, int session, uint32_t source,
 		char cmd[32];
 		int len = snprintf(cmd, sizeof(cmd), "start %d", id);
 		skynet_send(ctx, 0, t->gate, PTYPE_TEXT, 0, cmd, len);
-	} else if (sscanf(text, "%d close%n", &id, &n) == 1 && n == (int)sz) {
+	} else if ((n = -1, sscanf(text, "%d close%n", &id, &n)) == 1 && n == (int)sz) {
 		t->closes++;
 		maybe_pass(t);
-	} else if (sscanf(text, "%d data %n", &id, &n) == 1 && n > 0) {
+	} else if ((n = -1, sscanf(text, "%d data %n", &id, &n)) == 1 && n > 0) {
 		if (sz - n == 5 && memcmp(text + n, "final", 5) == 0) {
 			t->final_id = id;
 			maybe_pass(t);
