@@ -89,7 +89,7 @@ impl UdpAddress {
         &self.bytes[..encoded_len(self.bytes[0]).unwrap_or(0)]
     }
 
-    pub fn to_std(&self) -> Option<SocketAddr> {
+    pub fn to_std(self) -> Option<SocketAddr> {
         let port = u16::from_be_bytes([self.bytes[1], self.bytes[2]]);
         match self.bytes[0] {
             1 => {
@@ -106,7 +106,7 @@ impl UdpAddress {
     }
 
     /// The kernel address for a socket of `protocol`; None when the families differ.
-    pub fn to_sockaddr(&self, protocol: Protocol) -> Option<SockAddr> {
+    pub fn to_sockaddr(self, protocol: Protocol) -> Option<SockAddr> {
         if self.bytes[0] != protocol as u8 {
             return None;
         }

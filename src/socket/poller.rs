@@ -403,7 +403,7 @@ impl Server {
             lp.spare_fd = sys::open_spare();
         }
         let now = self.now();
-        if lp.dropped_logged_at.map_or(true, |t| now >= t + 100) {
+        if lp.dropped_logged_at.is_none_or(|t| now >= t + 100) {
             log::error(
                 0,
                 &format!(

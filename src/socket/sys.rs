@@ -61,7 +61,7 @@ impl SockAddr {
     }
 
     /// The address as std's type, for IPv4 and IPv6 only.
-    pub fn to_std(&self) -> Option<SocketAddr> {
+    pub fn to_std(self) -> Option<SocketAddr> {
         match self.family() {
             libc::AF_INET => {
                 // SAFETY: the family says the storage holds a sockaddr_in.
