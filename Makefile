@@ -49,8 +49,10 @@ test-c: linux
 test-asan: linux
 	SANITIZE=address sh tests/run-c-tests.sh
 
+# UPSTREAM=<upstream skynet tree, built with make linux> compares side by side.
 bench: linux
-	sh benches/run.sh
+	sh benches/run.sh $(UPSTREAM)
+	if [ -n "$(UPSTREAM)" ]; then sh benches/lua.sh $(UPSTREAM); fi
 
 clean:
 	rm -rf skynet libskynet.so cservice luaclib tests/out
