@@ -1,0 +1,62 @@
+#!/bin/sh
+# Socket echo benchmark on loopback: benches/socket_echo.c (a C service on the raw socket
+# API) as the bootstrap of a node, driven by benches/socket_loadgen.c with 1,000 connections in a closed loop
+# (each sends a message and waits for its echo), for 64-byte and 4 KiB messages; then the
+# server's resident memory per idle connection.
+#
+#   sh benches/socket.sh                  our core (run `make linux` first)
+#   UPSTREAM=<dir> sh benches/socket.sh   also upstream skynet, built in <dir> (`make linux`
+#                                         there), with the same server module and load
+#
+# Knobs: CONNS (1000), SIZES ("64 4096"), BENCH_SECONDS (5), THREAD (workers, 4),
+# LOADGEN_THREADS (1). Results go to stdout and benches/out/socket/results.txt.
+set -eu
+cd "$(dirname "$0")/.."
+out=benches/out/socket
+mkdir -p "$out/ours" "$out/upstream"
+conns=${CONNS:-1000}
+sizes=${SIZES:-"64 4096"}
+seconds=${BENCH_SECONDS:-5}
+thread=${THREAD:-4}
+
+cc -O2 -Wall -o "$out/loadgen" benches/socket_loadgen.c -lpthread
+cc -O2 -Wall -std=gnu99 -fPIC -shared -Iinclude -o "$out/ours/bench_echo.so" benches/socket_echo.c
+if [ -n "${UPSTREAM:-}" ]; then
+	cc -O2 -Wall -std=gnu99 -fPIC -shared -I"$UPSTREAM/skynet-src" -o "$out/upstream/bench_echo.so" benches/socket_echo.c
+fi
+
+# run NAME SKYNET-EXECUTABLE MODULE-DIR CORE-CSERVICE-DIR
+run() {
+	name=$1 exe=$2 modules=$3 cservice=$4
+	port=$("$out/loadgen" port 0)
+	cfg="$out/$name/config"
+	cat > "$cfg" <<EOF
+thread = $thread
+harbor = 0
+cpath = "$modules/?.so;$cservice/?.so"
+bootstrap = "bench_echo $port"
+EOF
+	"$exe" "$cfg" > "$out/$name/node.log" 2>&1 &
+	pid=$!
+	if ! "$out/loadgen" wait "$port"; then
+		kill "$pid" 2>/dev/null || true
+		cat "$out/$name/node.log"
+		return 1
+	fi
+	for size in $sizes; do
+		printf '%-8s ' "$name"
+		"$out/loadgen" echo "$port" "$conns" "$size" "$seconds"
+	done
+	printf '%-8s ' "$name"
+	"$out/loadgen" idle "$port" "$conns" "$pid"
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+{
+	echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cpus, thread = $thread, loadgen threads ${LOADGEN_THREADS:-1}"
+	run ours ./skynet "$out/ours" ./cservice
+	if [ -n "${UPSTREAM:-}" ]; then
+		run upstream "$UPSTREAM/skynet" "$out/upstream" "$UPSTREAM/cservice"
+	fi
+} | tee "$out/results.txt"
