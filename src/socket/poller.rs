@@ -29,6 +29,12 @@ const ACCEPT_BATCH: usize = 32;
 pub struct Loop {
     poll: mio::Poll,
     events: mio::Events,
+    work: Work,
+}
+
+/// The socket thread's working state (apart from the poller, so events can be handled
+/// while their list is borrowed).
+struct Work {
     ready: VecDeque<i32>,
     /// Sockets to look at again a little later (a listener out of descriptors with no
     /// spare to drop a connection with), and when they were put there.
@@ -48,13 +54,7 @@ impl Loop {
         Ok(Loop {
             poll: mio::Poll::new()?,
             events: mio::Events::with_capacity(MAX_EVENTS),
-            ready: VecDeque::new(),
-            deferred: Vec::new(),
-            deferred_at: None,
-            udp_buffer: vec![0; MAX_UDP_PACKAGE],
-            spare_fd: sys::open_spare(),
-            dropped: 0,
-            dropped_logged_at: None,
+            work: Work::new(),
         })
     }
 
@@ -63,7 +63,21 @@ impl Loop {
     }
 }
 
-impl Drop for Loop {
+impl Work {
+    fn new() -> Work {
+        Work {
+            ready: VecDeque::new(),
+            deferred: Vec::new(),
+            deferred_at: None,
+            udp_buffer: vec![0; MAX_UDP_PACKAGE],
+            spare_fd: sys::open_spare(),
+            dropped: 0,
+            dropped_logged_at: None,
+        }
+    }
+}
+
+impl Drop for Work {
     fn drop(&mut self) {
         if self.spare_fd >= 0 {
             sys::close(self.spare_fd);
@@ -82,19 +96,21 @@ impl Server {
     /// One round of the socket thread; false once it is told to exit.
     pub fn poll_once(&self) -> bool {
         let mut guard = self.event_loop.lock().unwrap_or_else(|e| e.into_inner());
-        let lp = &mut *guard;
-        let timeout = if !lp.ready.is_empty() {
+        let Loop { poll, events, work } = &mut *guard;
+        let timeout = if !work.ready.is_empty() {
             Some(Duration::ZERO)
         } else {
-            lp.deferred_at.map(|t| RETRY.saturating_sub(t.elapsed()))
+            work.deferred_at.map(|t| RETRY.saturating_sub(t.elapsed()))
         };
-        if let Err(e) = lp.poll.poll(&mut lp.events, timeout) {
+        if let Err(e) = poll.poll(events, timeout) {
             if e.kind() != io::ErrorKind::Interrupted {
                 log::error(0, &format!("socket: poll failed: {e}"));
             }
             return true;
         }
-        for ev in lp.events.iter() {
+        // A socket not waiting in the ready list takes its turn right away; one that is
+        // only has its readiness noted.
+        for ev in events.iter() {
             if ev.token() == WAKER {
                 continue;
             }
@@ -107,32 +123,31 @@ impl Server {
             st.error |= ev.is_error();
             st.hangup |= read_closed && ev.is_write_closed();
             if !st.queued {
-                st.queued = true;
-                lp.ready.push_back(id);
+                self.turn(work, &mut st);
             }
         }
-        if lp.deferred_at.is_some_and(|t| t.elapsed() >= RETRY) {
-            lp.deferred_at = None;
-            let retry = std::mem::take(&mut lp.deferred);
-            lp.ready.extend(retry);
+        if work.deferred_at.is_some_and(|t| t.elapsed() >= RETRY) {
+            work.deferred_at = None;
+            let retry = std::mem::take(&mut work.deferred);
+            work.ready.extend(retry);
         }
         for r in self.take_requests() {
             match r {
                 Request::Exit => return false,
-                Request::Kick(id) => lp.ready.push_back(id),
+                Request::Kick(id) => work.ready.push_back(id),
             }
         }
-        for _ in 0..lp.ready.len() {
-            let Some(id) = lp.ready.pop_front() else { break };
-            self.process(lp, id);
+        for _ in 0..work.ready.len() {
+            let Some(id) = work.ready.pop_front() else { break };
+            if let Some(mut st) = self.table.lock(id) {
+                self.turn(work, &mut st);
+            }
         }
         true
     }
 
-    /// One turn of socket `id`.
-    fn process(&self, lp: &mut Loop, id: i32) {
-        let Some(mut guard) = self.table.lock(id) else { return };
-        let st = &mut *guard;
+    /// One turn of a socket; if it has more to do, it goes (back) to the ready list.
+    fn turn(&self, lp: &mut Work, st: &mut State) {
         st.queued = false;
         let more = match st.kind {
             Kind::Connecting => {
@@ -159,12 +174,12 @@ impl Server {
         };
         if more && st.live() && !st.queued {
             st.queued = true;
-            lp.ready.push_back(id);
+            lp.ready.push_back(st.id);
         }
     }
 
     /// Reads, writes and hang-ups of an open socket; true if it has more to do now.
-    fn io(&self, lp: &mut Loop, st: &mut State) -> bool {
+    fn io(&self, lp: &mut Work, st: &mut State) -> bool {
         if st.reading && st.readable {
             let outcome =
                 if st.protocol == Protocol::Tcp { self.read_stream(st) } else { self.read_datagram(lp, st) };
@@ -281,7 +296,7 @@ impl Server {
         ReadOutcome::Closed
     }
 
-    fn read_datagram(&self, lp: &mut Loop, st: &mut State) -> ReadOutcome {
+    fn read_datagram(&self, lp: &mut Work, st: &mut State) -> ReadOutcome {
         let (n, from) = match sys::recv_from(st.fd, &mut lp.udp_buffer) {
             Ok(r) => r,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return ReadOutcome::Data,
@@ -337,7 +352,7 @@ impl Server {
     }
 
     /// Takes one connection off a listener's backlog; true if there may be more.
-    fn accept(&self, lp: &mut Loop, st: &mut State) -> bool {
+    fn accept(&self, lp: &mut Work, st: &mut State) -> bool {
         match sys::accept(st.fd) {
             Ok((fd, peer)) => {
                 st.stat.read += 1;
@@ -377,7 +392,7 @@ impl Server {
     /// accept ran out of descriptors: tell the owner (an ERROR on the listener, as upstream),
     /// and drop the waiting connection with the spare descriptor so the listener does not
     /// stay ready for nothing. The log says so at most once a second.
-    fn out_of_descriptors(&self, lp: &mut Loop, st: &mut State, code: i32) -> bool {
+    fn out_of_descriptors(&self, lp: &mut Work, st: &mut State, code: i32) -> bool {
         let text = sys::strerror(code);
         report::error(st.opaque, st.id, &text);
         let mut more = false;
