@@ -191,7 +191,7 @@ impl Server {
                 st.readable = false;
             }
         }
-        let writes = !matches!(st.kind, Kind::Connecting | Kind::PListen | Kind::Listen);
+        let writes = !matches!(st.kind, Kind::Connecting | Kind::PListen | Kind::Listen | Kind::HalfCloseWrite);
         if writes && st.writable && !st.lists.is_empty() {
             self.flush(st);
             if !st.live() {

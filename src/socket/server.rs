@@ -172,7 +172,9 @@ impl Server {
         if st.kind == Kind::HalfCloseWrite {
             return;
         }
+        // Nothing will be written any more: what is pending is dropped now.
         st.kind = Kind::HalfCloseWrite;
+        st.lists.clear();
         sys::shutdown(st.fd, libc::SHUT_WR);
         report::error(st.opaque, st.id, &sys::error_text(e));
     }
