@@ -353,7 +353,10 @@ impl Server {
 
     /// A UDP socket: bound to addr:port if either is given, else an unbound IPv4 one.
     pub fn udp(&self, opaque: u32, host: Option<&str>, port: i32) -> i32 {
-        let what = format!("udp on {}:{port}", host.unwrap_or(""));
+        let what = match host {
+            None if port == 0 => "udp (unbound)".to_string(),
+            _ => format!("udp on {}:{port}", host.filter(|h| !h.is_empty()).unwrap_or("0.0.0.0")),
+        };
         if let Err(e) = check_host(&what, host.unwrap_or(""), port) {
             log::error(opaque, &e);
             return -1;
