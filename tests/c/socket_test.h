@@ -187,7 +187,8 @@ read_exact(int fd, void *buf, size_t n, int timeout_ms) {
 	return got;
 }
 
-/* Waits for the end of the stream: 1 on EOF, 0 on a reset, -1 on timeout or unexpected data. */
+/* Waits for the end of the stream: 1 on EOF, 0 on a reset, -1 on timeout (errno
+ * ETIMEDOUT), unexpected data (EPROTO) or another error. */
 static inline int
 wait_eof(int fd, int timeout_ms) {
 	char c;
@@ -195,8 +196,10 @@ wait_eof(int fd, int timeout_ms) {
 		ssize_t r = read(fd, &c, 1);
 		if (r == 0)
 			return 1;
-		if (r > 0)
+		if (r > 0) {
+			errno = EPROTO;
 			return -1;
+		}
 		if (errno == EINTR)
 			continue;
 		if (errno == ECONNRESET)
@@ -204,8 +207,10 @@ wait_eof(int fd, int timeout_ms) {
 		if (errno != EAGAIN)
 			return -1;
 		struct pollfd pf = { fd, POLLIN, 0 };
-		if (poll(&pf, 1, timeout_ms) == 0)
+		if (poll(&pf, 1, timeout_ms) == 0) {
+			errno = ETIMEDOUT;
 			return -1;
+		}
 	}
 }
 
