@@ -1,10 +1,11 @@
 //! The socket thread: one mio poller (edge-triggered epoll) over every socket.
 //!
-//! Each round waits for readiness, notes it in the sockets' state, takes the requests other
-//! threads queued, then gives every socket with work one turn: one read (or accept, or
-//! datagram), then as much writing as the kernel takes. Sockets with more to do stay in the
-//! ready list for the next round, and that round polls without waiting, so one busy peer
-//! cannot starve the others and nothing waits on a service.
+//! Each round waits for readiness and notes it in the sockets' state; a socket with an event
+//! takes its turn at once: one read (or up to 32 accepts, or one datagram), then as much
+//! writing as the kernel takes. Then come the requests other threads queued, then one more
+//! turn for each socket left in the ready list because it had more to do. While that list
+//! is not empty the next round polls without waiting, so one busy peer cannot starve the
+//! others; and nothing here ever waits on a service.
 
 use super::addr::{self, Protocol, UdpAddress};
 use super::report::{self, Payload};
