@@ -1,5 +1,6 @@
 /* TCP echo of 100 MiB through the socket server, compared byte for byte by the client.
- * Also: the listen and start CONNECT events, ACCEPT with the peer address, DATA read sizes
+ * Also: the listen and start CONNECT events, ACCEPT with the peer address (the new socket
+ * not read before start, though the client writes at once), DATA read sizes
  * that grow under bulk traffic and shrink back for small messages, socket info counters,
  * and the half-close of the client reported as CLOSE. */
 #include "socket_test.h"
@@ -18,6 +19,7 @@ struct echo {
 	int listen_id;
 	int port;
 	int conn;
+	int conn_started;
 	int started;
 	uint64_t received;
 	size_t first_read;
@@ -150,6 +152,7 @@ on_socket(struct echo *e, const struct skynet_socket_message *m, size_t sz) {
 			e->client_running = 1;
 		} else {
 			CHECK(ctx, m->id == e->conn && strcmp(text, "start") == 0);
+			e->conn_started = 1;
 		}
 		break;
 	case SKYNET_SOCKET_TYPE_ACCEPT:
@@ -157,11 +160,19 @@ on_socket(struct echo *e, const struct skynet_socket_message *m, size_t sz) {
 		CHECK(ctx, m->id == e->listen_id && e->conn == -1);
 		CHECK(ctx, strncmp(text, "127.0.0.1:", 10) == 0 && atoi(text + 10) > 0);
 		e->conn = m->ud;
+		/* An accepted socket is not read until started. */
+		int listed = 0;
+		struct socket_info *list = skynet_socket_info();
+		for (struct socket_info *si = list; si; si = si->next)
+			if (si->id == e->conn)
+				listed = si->type == SOCKET_INFO_TCP && si->reading == 0 && si->read == 0;
+		socket_info_release(list);
+		CHECK(ctx, listed);
 		skynet_socket_nodelay(ctx, e->conn);
 		skynet_socket_start(ctx, e->conn);
 		break;
 	case SKYNET_SOCKET_TYPE_DATA: {
-		CHECK(ctx, m->id == e->conn && m->ud > 0);
+		CHECK(ctx, m->id == e->conn && m->ud > 0 && e->conn_started);
 		size_t cap = malloc_usable_size(m->buffer);
 		if (e->received == 0)
 			e->first_read = cap;
