@@ -52,6 +52,7 @@ test-asan: linux
 # UPSTREAM=<upstream skynet tree, built with make linux> compares side by side.
 bench: linux
 	sh benches/run.sh $(UPSTREAM)
+	UPSTREAM=$(UPSTREAM) sh benches/socket.sh
 	if [ -n "$(UPSTREAM)" ]; then sh benches/lua.sh $(UPSTREAM); fi
 
 clean:

@@ -57,6 +57,16 @@ const char *skynet_socket_udp_address(struct skynet_socket_message *, int *addrs
 
 struct socket_info *skynet_socket_info(void);
 
+/* An extension of ours (upstream keeps it inside its socket server and never sets it, so its
+ * SOCKET_BUFFER_OBJECT sends cannot work): how the socket server reads and frees the objects
+ * sent with SOCKET_BUFFER_OBJECT. Without it, OBJECT sends are refused with a log line. */
+struct socket_object_interface {
+	const void *(*buffer)(const void *);
+	size_t (*size)(const void *);
+	void (*free)(void *);
+};
+void skynet_socket_userobject(const struct socket_object_interface *soi);
+
 /*
  * Older pointer+size entry points, kept as wrappers over the sendbuffer
  * calls.  A negative sz means `buffer` is a user object, not raw memory.

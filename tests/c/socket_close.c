@@ -13,14 +13,6 @@
 #define OBJ (128u << 10)
 #define SEED 0xc105eu
 
-/* The object interface (our extension of skynet_socket.h; upstream keeps it internal). */
-struct socket_object_interface {
-	const void *(*buffer)(const void *);
-	size_t (*size)(const void *);
-	void (*free)(void *);
-};
-void skynet_socket_userobject(const struct socket_object_interface *);
-
 struct obj {
 	uint32_t magic;
 	size_t len;
