@@ -1,4 +1,4 @@
-//! The socket table: 65536 slots, each a socket's whole state behind its own lock.
+//! The socket table: 65536 slots (made in chunks on first use), each a socket's whole state behind its own lock.
 //!
 //! Ids come from a counter and a socket lives in slot `id % 65536`, so a slot is only
 //! reused after 65535 other sockets were opened, and then under a new id. Every operation
@@ -9,7 +9,7 @@ use super::addr::{Protocol, UdpAddress};
 use super::buffer::WriteLists;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::{Mutex, MutexGuard, TryLockError};
+use std::sync::{Mutex, MutexGuard, OnceLock, TryLockError};
 
 pub const MAX_SOCKET: usize = 1 << 16;
 /// The first read of a TCP socket asks for this many bytes; full reads double it, reads
@@ -127,8 +127,11 @@ impl State {
     }
 }
 
+/// Slots come in chunks made on first use, so an idle node doesn't carry all 65,536.
+const CHUNK: usize = 1024;
+
 pub struct Table {
-    slots: Box<[Mutex<State>]>,
+    chunks: Box<[OnceLock<Box<[Mutex<State>]>>]>,
     next_id: AtomicI32,
 }
 
@@ -136,11 +139,13 @@ pub type Guard<'a> = MutexGuard<'a, State>;
 
 impl Table {
     pub fn new() -> Table {
-        Table { slots: (0..MAX_SOCKET).map(|_| Mutex::new(State::empty())).collect(), next_id: AtomicI32::new(0) }
+        Table { chunks: (0..MAX_SOCKET / CHUNK).map(|_| OnceLock::new()).collect(), next_id: AtomicI32::new(0) }
     }
 
     fn slot(&self, id: i32) -> &Mutex<State> {
-        &self.slots[id as u32 as usize % MAX_SOCKET]
+        let i = id as u32 as usize % MAX_SOCKET;
+        let chunk = self.chunks[i / CHUNK].get_or_init(|| (0..CHUNK).map(|_| Mutex::new(State::empty())).collect());
+        &chunk[i % CHUNK]
     }
 
     /// The slot of `id`, locked, whatever it holds.
@@ -194,7 +199,7 @@ impl Table {
 
     /// Every slot in turn, locked (for info and shutdown).
     pub fn for_each(&self, mut f: impl FnMut(&mut State)) {
-        for s in self.slots.iter() {
+        for s in self.chunks.iter().filter_map(|c| c.get()).flat_map(|c| c.iter()) {
             let mut g = s.lock().unwrap_or_else(|e| e.into_inner());
             f(&mut g);
         }

@@ -205,7 +205,7 @@ static const struct symbol functions[] = {
 	F(skynet_socket_start), F(skynet_socket_pause), F(skynet_socket_nodelay),
 	F(skynet_socket_udp), F(skynet_socket_udp_connect), F(skynet_socket_udp_dial),
 	F(skynet_socket_udp_listen), F(skynet_socket_udp_sendbuffer), F(skynet_socket_udp_address),
-	F(skynet_socket_info),
+	F(skynet_socket_info), F(skynet_socket_userobject),
 	/* skynet_timer.h */
 	F(skynet_timeout), F(skynet_updatetime), F(skynet_starttime), F(skynet_thread_time),
 	F(skynet_timer_init),
