@@ -111,6 +111,8 @@ pingpong_release(struct bench *b) {
 
 int
 pingpong_init(struct bench *b, struct skynet_context *ctx, const char *parm) {
+	if (parm == NULL) /* launched without arguments */
+		parm = "";
 	char mode[32];
 	long total;
 	unsigned driver;

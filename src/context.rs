@@ -237,9 +237,11 @@ pub fn launch(name: &str, param: &str) -> Option<u32> {
             has_logfile: AtomicBool::new(false),
         })
     });
-    let cparam = CString::new(param.replace('\0', "")).unwrap_or_default();
+    // No arguments reach the module as NULL, as upstream passes them (a logger writes to
+    // stdout only when its parameter is NULL).
+    let cparam = (!param.is_empty()).then(|| CString::new(param.replace('\0', "")).unwrap_or_default());
     let prev = CURRENT.with(|c| c.replace(handle));
-    let r = module.init_instance(instance, ctx.as_c_ptr(), &cparam);
+    let r = module.init_instance(instance, ctx.as_c_ptr(), cparam.as_deref());
     CURRENT.with(|c| c.set(prev));
     if r == 0 {
         global().push(ctx.queue.clone());

@@ -142,10 +142,12 @@ impl Module {
         }
     }
 
-    pub fn init_instance(&self, inst: *mut c_void, ctx: *mut c_void, param: &CStr) -> c_int {
+    /// `param` None is passed as NULL, as upstream does for a launch without arguments.
+    pub fn init_instance(&self, inst: *mut c_void, ctx: *mut c_void, param: Option<&CStr>) -> c_int {
+        let param = param.map_or(std::ptr::null(), |p| p.as_ptr());
         match self.init {
-            // SAFETY: the module's init with its instance, context and a NUL-terminated param.
-            Some(f) => unsafe { f(inst, ctx, param.as_ptr()) },
+            // SAFETY: the module's init with its instance, context and a NUL-terminated (or NULL) param.
+            Some(f) => unsafe { f(inst, ctx, param) },
             None => 1,
         }
     }

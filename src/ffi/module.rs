@@ -34,7 +34,7 @@ pub unsafe extern "C" fn skynet_module_instance_init(
     // SAFETY: as documented.
     let Some(m) = (unsafe { m.as_ref() }) else { return 1 };
     // SAFETY: as documented.
-    let parm = if parm.is_null() { c"" } else { unsafe { CStr::from_ptr(parm) } };
+    let parm = (!parm.is_null()).then(|| unsafe { CStr::from_ptr(parm) });
     m.init_instance(inst, ctx, parm)
 }
 

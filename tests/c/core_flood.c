@@ -52,6 +52,8 @@ sender_cb(struct skynet_context *ctx, void *ud, int type, int session, uint32_t 
 
 int
 core_flood_init(void *inst, struct skynet_context *ctx, const char *parm) {
+	if (parm == NULL) /* launched without arguments */
+		parm = "";
 	static struct state receiver, sender;
 	if (strncmp(parm, "sender ", 7) == 0) {
 		sender.peer = (uint32_t)strtoul(parm + 7, NULL, 16);

@@ -41,6 +41,8 @@ tester_cb(struct skynet_context *ctx, void *ud, int type, int session, uint32_t 
 
 int
 core_harbor_init(void *inst, struct skynet_context *ctx, const char *parm) {
+	if (parm == NULL) /* launched without arguments */
+		parm = "";
 	if (strcmp(parm, "harbor") == 0) {
 		skynet_callback(ctx, NULL, harbor_cb);
 		skynet_harbor_start(ctx);

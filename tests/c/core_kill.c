@@ -43,6 +43,8 @@ requester_cb(struct skynet_context *ctx, void *ud, int type, int session, uint32
 
 int
 core_kill_init(void *inst, struct skynet_context *ctx, const char *parm) {
+	if (parm == NULL) /* launched without arguments */
+		parm = "";
 	if (strcmp(parm, "worker") == 0) {
 		skynet_callback(ctx, NULL, worker_cb);
 		return 0;

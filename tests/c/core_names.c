@@ -11,6 +11,8 @@ on_message(struct skynet_context *ctx, void *ud, int type, int session, uint32_t
 
 int
 core_names_init(void *inst, struct skynet_context *ctx, const char *parm) {
+	if (parm == NULL) /* launched without arguments */
+		parm = "";
 	if (strcmp(parm, "idle") == 0) {
 		skynet_callback(ctx, NULL, on_message);
 		return 0;

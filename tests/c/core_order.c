@@ -42,6 +42,8 @@ sender_cb(struct skynet_context *ctx, void *ud, int type, int session, uint32_t 
 
 int
 core_order_init(void *inst, struct skynet_context *ctx, const char *parm) {
+	if (parm == NULL) /* launched without arguments */
+		parm = "";
 	if (strncmp(parm, "sender ", 7) == 0) {
 		int who;
 		unsigned receiver;

@@ -267,6 +267,8 @@ cb(struct skynet_context *ctx, void *ud, int type, int session, uint32_t source,
 
 int
 gate_basic_init(void *inst, struct skynet_context *ctx, const char *parm) {
+	if (parm == NULL) /* launched without arguments */
+		parm = "";
 	if (parm && (strcmp(parm, "agent") == 0 || strcmp(parm, "broker") == 0)) {
 		skynet_callback(ctx, strcmp(parm, "agent") == 0 ? "agent" : "broker", helper_cb);
 		return 0;

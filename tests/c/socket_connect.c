@@ -173,6 +173,8 @@ cb(struct skynet_context *ctx, void *ud, int type, int session, uint32_t source,
 
 int
 socket_connect_init(void *inst, struct skynet_context *ctx, const char *parm) {
+	if (parm == NULL) /* launched without arguments */
+		parm = "";
 	if (parm && strncmp(parm, "helper ", 7) == 0) {
 		skynet_callback(ctx, (void *)(uintptr_t)strtoul(parm + 7, NULL, 16), helper_cb);
 		return 0;
