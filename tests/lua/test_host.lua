@@ -35,7 +35,7 @@ skynet.start(function()
 	collectgarbage(mode)
 
 	core.command("SIGNAL", skynet.address(skynet.self()) .. " 1")
-	t.finish("test_host")
+	t.finish(SERVICE_NAME)
 	skynet.sleep(10)
 	skynet.abort()
 end)
