@@ -68,9 +68,6 @@ impl Context {
     pub fn queue(&self) -> &Arc<MessageQueue> {
         &self.queue
     }
-    pub fn module(&self) -> &'static Module {
-        self.module
-    }
     /// The pointer C code knows this service by.
     pub fn as_c_ptr(self: &Arc<Self>) -> *mut c_void {
         Arc::as_ptr(self) as *mut c_void
@@ -274,6 +271,48 @@ pub fn push(handle: u32, msg: Message) -> Result<(), Message> {
     registry().with(handle, msg, |ctx, m| ctx.queue.push(m))
 }
 
+/// A handle as the logs name it (formatted only when a log line is written).
+struct Hex(u32);
+
+impl std::fmt::Display for Hex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:x}", self.0)
+    }
+}
+
+/// A payload ready to queue: its session (allocated if asked) and a buffer the core owns.
+struct Prepared {
+    session: i32,
+    data: *mut c_void,
+}
+
+/// The checks and conversions both send paths share: the size limit, PTYPE_TAG_ALLOCSESSION,
+/// and the copy unless PTYPE_TAG_DONTCOPY. Err is the return code; an owned payload is freed.
+fn prepare(ctx: Option<&Context>, to: &dyn std::fmt::Display, ptype: i32, session: i32, data: *mut c_void, size: usize) -> Result<Prepared, i32> {
+    let from = ctx.map_or(0, |c| c.handle);
+    let owned = ptype & PTYPE_TAG_DONTCOPY != 0;
+    let refuse = |code: i32, why: String| {
+        log::error(from, &why);
+        if owned {
+            free(data);
+        }
+        Err(code)
+    };
+    if size & MESSAGE_TYPE_MASK != size {
+        return refuse(-2, format!("error: The message to {to} is too large"));
+    }
+    let session = if ptype & PTYPE_TAG_ALLOCSESSION == 0 {
+        session
+    } else {
+        match ctx {
+            Some(c) => c.new_session(),
+            None => return refuse(-1, "error: a session can only be allocated by a service".into()),
+        }
+    };
+    let data = if owned || data.is_null() { data } else { copy_payload(data, size) };
+    Ok(Prepared { session, data })
+}
+
 /// skynet_send: `ptype` carries the DONTCOPY/ALLOCSESSION tags; returns the session, or -1
 /// for a dead or zero destination, -2 for an oversize message. The payload is always consumed
 /// when the core owns it (DONTCOPY) and never when it copies.
@@ -282,32 +321,15 @@ pub fn send(
     source: u32,
     destination: u32,
     ptype: i32,
-    mut session: i32,
+    session: i32,
     data: *mut c_void,
     size: usize,
 ) -> i32 {
     let from = ctx.map_or(0, |c| c.handle);
-    let owned = ptype & PTYPE_TAG_DONTCOPY != 0;
-    if size & MESSAGE_TYPE_MASK != size {
-        log::error(from, &format!("error: The message to {destination:x} is too large"));
-        if owned {
-            free(data);
-        }
-        return -2;
-    }
-    if ptype & PTYPE_TAG_ALLOCSESSION != 0 {
-        match ctx {
-            Some(c) => session = c.new_session(),
-            None => {
-                log::error(from, "error: a session can only be allocated by a service");
-                if owned {
-                    free(data);
-                }
-                return -1;
-            }
-        }
-    }
-    let data = if owned || data.is_null() { data } else { copy_payload(data, size) };
+    let Prepared { session, data } = match prepare(ctx, &Hex(destination), ptype, session, data, size) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
     let source = if source == 0 { from } else { source };
     let ptype = ptype & 0xff;
     if destination == 0 {
@@ -349,20 +371,10 @@ pub fn send_name(
     } else if let Some(local) = name.strip_prefix('.') {
         registry().find_name(local)
     } else {
-        let owned = ptype & PTYPE_TAG_DONTCOPY != 0;
-        if size & MESSAGE_TYPE_MASK != size {
-            log::error(from, &format!("error: The message to {name} is too large"));
-            if owned {
-                free(data);
-            }
-            return -2;
-        }
-        let session = if ptype & PTYPE_TAG_ALLOCSESSION != 0 {
-            ctx.map_or(session, |c| c.new_session())
-        } else {
-            session
+        let Prepared { session, data } = match prepare(ctx, &name, ptype, session, data, size) {
+            Ok(p) => p,
+            Err(code) => return code,
         };
-        let data = if owned || data.is_null() { data } else { copy_payload(data, size) };
         harbor::send_to_name(name, source, session, ptype & 0xff, data, size);
         return session;
     };

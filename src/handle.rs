@@ -141,10 +141,6 @@ impl Registry {
         names.insert(name.to_owned(), handle);
         true
     }
-
-    pub fn harbor(&self) -> u32 {
-        self.harbor
-    }
 }
 
 #[cfg(test)]

@@ -57,10 +57,6 @@ pub fn is_remote(handle: u32) -> bool {
     h != LOCAL_HARBOR.load(Relaxed) && h != 0
 }
 
-pub fn local_harbor() -> u32 {
-    LOCAL_HARBOR.load(Relaxed) >> 24
-}
-
 /// Moves `rmsg` into a malloc'd block (the harbor service frees it with free()) and sends it.
 fn deliver(rmsg: RemoteMessage, source: u32, session: i32) {
     // SAFETY: malloc of the struct's size, initialised by a write of the value.

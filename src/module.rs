@@ -165,9 +165,4 @@ impl Module {
             unsafe { f(inst, signal) }
         }
     }
-
-    pub fn name(&self) -> String {
-        // SAFETY: name is a leaked NUL-terminated CString.
-        unsafe { CStr::from_ptr(self.name) }.to_string_lossy().into_owned()
-    }
 }

@@ -1,7 +1,6 @@
 //! The endless-loop monitor: each worker stamps the message it runs; a watcher thread that
 //! sees the same stamp twice, 5 seconds apart, reports the service and flags it.
 
-use crate::context;
 use crate::handle::registry;
 use crate::log;
 use std::sync::atomic::{AtomicU32, Ordering::*};
@@ -48,12 +47,4 @@ impl Monitor {
             self.checked.store(version, Relaxed);
         }
     }
-}
-
-/// Flags a service as stuck (skynet_context_endless).
-pub fn mark_endless(handle: u32) {
-    if let Some(ctx) = registry().grab(handle) {
-        ctx.set_endless();
-    }
-    let _ = context::total;
 }

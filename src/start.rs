@@ -13,8 +13,6 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::*};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub const THREAD_WORKER: i32 = 0;
-pub const THREAD_MAIN: i32 = 1;
 pub const THREAD_SOCKET: i32 = 2;
 pub const THREAD_TIMER: i32 = 3;
 pub const THREAD_MONITOR: i32 = 4;
