@@ -43,17 +43,27 @@ fn run_worker(monitor: &Monitor, weight: i32) {
     while !global().quitting() {
         queue = context::dispatch_batch(monitor, queue, weight);
         if queue.is_some() {
-            idle = 0;
+            if idle > 0 {
+                global().stop_looking();
+                idle = 0;
+            }
             continue;
+        }
+        if idle == 0 {
+            global().start_looking();
         }
         idle += 1;
         if idle < SPINS_BEFORE_SLEEP {
             std::hint::spin_loop();
         } else {
             // The timeout only bounds the damage of a lost wake; wakes come from pushes.
+            // Back from sleep, the worker looks again.
             global().sleep(Duration::from_millis(100));
-            idle = 0;
+            idle = 1;
         }
+    }
+    if idle > 0 {
+        global().stop_looking();
     }
     crate::mq::flush_next();
 }
