@@ -7,6 +7,7 @@
 #   sh benches/socket.sh                  our core (run `make linux` first)
 #   UPSTREAM=<dir> sh benches/socket.sh   also upstream skynet, built in <dir> (`make linux`
 #                                         there), with the same server module and load
+# Last row, floor: benches/socket_floor.c, a bare epoll echo server (no skynet): the ceiling.
 #
 # Knobs: CONNS (1000), SIZES ("64 4096"), BENCH_SECONDS (5), THREAD (workers, 4),
 # LOADGEN_THREADS (1). Results go to stdout and benches/out/socket/results.txt.
@@ -20,6 +21,7 @@ seconds=${BENCH_SECONDS:-5}
 thread=${THREAD:-4}
 
 cc -O2 -Wall -o "$out/loadgen" benches/socket_loadgen.c -lpthread
+cc -O2 -Wall -o "$out/floor" benches/socket_floor.c
 cc -O2 -Wall -std=gnu99 -fPIC -shared -Iinclude -o "$out/ours/bench_echo.so" benches/socket_echo.c
 if [ -n "${UPSTREAM:-}" ]; then
 	cc -O2 -Wall -std=gnu99 -fPIC -shared -I"$UPSTREAM/skynet-src" -o "$out/upstream/bench_echo.so" benches/socket_echo.c
@@ -53,10 +55,31 @@ EOF
 	wait "$pid" 2>/dev/null || true
 }
 
+# The echo rows against benches/socket_floor.c; the server is killed even if a row fails.
+floor() {
+	port=$("$out/loadgen" port 0)
+	"$out/floor" "$port" > "$out/floor.log" 2>&1 &
+	pid=$!
+	failed=0
+	if "$out/loadgen" wait "$port"; then
+		for size in $sizes; do
+			printf '%-8s ' floor
+			"$out/loadgen" echo "$port" "$conns" "$size" "$seconds" || { failed=1; break; }
+		done
+	else
+		cat "$out/floor.log"
+		failed=1
+	fi
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	return "$failed"
+}
+
 {
 	echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cpus, thread = $thread, loadgen threads ${LOADGEN_THREADS:-1}"
 	run ours ./skynet "$out/ours" ./cservice
 	if [ -n "${UPSTREAM:-}" ]; then
 		run upstream "$UPSTREAM/skynet" "$out/upstream" "$UPSTREAM/cservice"
 	fi
+	floor
 } | tee "$out/results.txt"
