@@ -7,7 +7,7 @@
 
 #![allow(non_camel_case_types)]
 
-use std::ffi::{c_char, c_int, c_void};
+use std::ffi::{c_char, c_int, c_uint, c_void};
 
 pub enum lua_State {}
 /// Opaque here: hooks only receive and pass it on.
@@ -92,6 +92,7 @@ extern "C" {
     pub fn lua_pushnumber(l: *mut lua_State, n: lua_Number);
     pub fn lua_pushinteger(l: *mut lua_State, n: lua_Integer);
     pub fn lua_pushlstring(l: *mut lua_State, s: *const c_char, len: usize) -> *const c_char;
+    pub fn lua_pushfstring(l: *mut lua_State, fmt: *const c_char, ...) -> *const c_char;
     pub fn lua_pushstring(l: *mut lua_State, s: *const c_char) -> *const c_char;
     pub fn lua_pushcclosure(l: *mut lua_State, f: lua_CFunction, n: c_int);
     pub fn lua_pushboolean(l: *mut lua_State, b: c_int);
@@ -239,6 +240,43 @@ pub fn init_code_cache() {
             let f: unsafe extern "C" fn() = std::mem::transmute(sym);
             f();
         }
+    }
+}
+
+/// Our Lua's shared code (lua-share/lshare.h): functions compiled once in a state of their
+/// own and run by every service's state.
+#[derive(Clone, Copy)]
+pub struct SharedCode {
+    pub init: unsafe extern "C" fn(seed: c_uint) -> c_int,
+    pub compile: unsafe extern "C" fn(
+        buf: *const c_char,
+        len: usize,
+        chunkname: *const c_char,
+        mode: *const c_char,
+        err: *mut c_char,
+        errsz: usize,
+    ) -> *const c_void,
+    pub push: unsafe extern "C" fn(l: *mut lua_State, function: *const c_void) -> c_int,
+}
+
+/// The shared-code functions, when the process's Lua is ours (a swapped tree's is not).
+pub fn shared_code() -> Option<SharedCode> {
+    let init = process_symbol(c"lshare_init");
+    let compile = process_symbol(c"lshare_compile");
+    let push = process_symbol(c"lshare_push");
+    if init.is_null() || compile.is_null() || push.is_null() {
+        return None;
+    }
+    // SAFETY: the three symbols are lshare.h's functions, with the signatures above.
+    unsafe {
+        Some(SharedCode {
+            init: std::mem::transmute::<*mut c_void, unsafe extern "C" fn(c_uint) -> c_int>(init),
+            compile: std::mem::transmute::<
+                *mut c_void,
+                unsafe extern "C" fn(*const c_char, usize, *const c_char, *const c_char, *mut c_char, usize) -> *const c_void,
+            >(compile),
+            push: std::mem::transmute::<*mut c_void, unsafe extern "C" fn(*mut lua_State, *const c_void) -> c_int>(push),
+        })
     }
 }
 

@@ -4,13 +4,20 @@
 //! itself (`luaopen_cache`): when the process's Lua has it, that one is used and nothing
 //! else here runs.
 //!
-//! On stock Lua 5.5 the host shares code the way that Lua allows: a file is compiled once,
-//! dumped to bytecode that stays in memory for the life of the process, and every state loads
-//! it as a *fixed* binary chunk (`lua_load` mode "B"): the code, line information and long
-//! strings of its functions point into the shared buffer instead of being copied into each
-//! state. The host routes `loadfile`, `dofile`, the Lua searcher of `require` and its own
-//! loader through the cache. Compiled files are never freed (a state may use them as long as
-//! it lives), as upstream's cache never frees its prototypes.
+//! Our own Lua (built from lua-src with lua-share/) shares prototypes too: a file is
+//! compiled once in its shared state and each service's state runs closures over those
+//! prototypes, which it neither copies nor collects (`lshare_push`). A state that cannot take
+//! a shared function (it made its own copy of one of the function's string constants before
+//! the file was shared) loads a private copy of the file instead.
+//!
+//! On another stock Lua 5.5 the host shares what that Lua allows: a file is compiled once,
+//! dumped to bytecode that stays in memory for the life of the process, and every state
+//! loads it as a *fixed* binary chunk (`lua_load` mode "B"): the code, line information and
+//! long strings of its functions point into the shared buffer instead of being copied.
+//!
+//! Either way the host routes `loadfile`, `dofile`, the Lua searcher of `require` and its
+//! own loader through the cache, and compiled files are never freed (a state may use them as
+//! long as it lives), as upstream's cache never frees its prototypes.
 //!
 //! The library is upstream's: `mode()` reads and `mode(name)` sets this state's mode, "ON"
 //! (the default: use and fill the cache), "EXIST" (use files already cached, add none) or
@@ -20,6 +27,7 @@
 use crate::lua::*;
 use std::collections::HashMap;
 use std::ffi::{c_char, c_int, c_void, CStr};
+use std::os::unix::ffi::OsStrExt;
 use std::sync::{Mutex, OnceLock};
 
 /// The registry key of a state's mode (the address of this static).
@@ -30,24 +38,48 @@ const OFF: lua_Integer = 0;
 const EXIST: lua_Integer = 1;
 const ON: lua_Integer = 2;
 
-/// A compiled file: bytecode in 8-byte aligned storage (fixed chunks point into it, and
-/// their instructions and line tables must be aligned). Never freed.
+/// A compiled file, never freed.
 #[derive(Clone, Copy)]
-struct Compiled {
-    words: &'static [u64],
-    len: usize,
+enum Compiled {
+    /// A function of our Lua's shared state (`lshare_compile`), and the text it was
+    /// compiled from, for a state that cannot take the shared function.
+    Shared { function: SharedFunction, text: &'static [u8] },
+    /// Bytecode in 8-byte aligned storage (fixed chunks point into it, and their
+    /// instructions and line tables must be aligned).
+    Fixed { words: &'static [u64], len: usize },
 }
 
+#[derive(Clone, Copy)]
+struct SharedFunction(*const c_void);
+
+// SAFETY: a shared function is immutable and lives as long as the process; any thread may
+// hand it to lshare_push.
+unsafe impl Send for SharedFunction {}
+
 impl Compiled {
-    fn new(bytes: &[u8]) -> Compiled {
+    fn fixed(bytes: &[u8]) -> Compiled {
         let mut words = vec![0u64; bytes.len().div_ceil(8)].into_boxed_slice();
         // SAFETY: `words` has room for `bytes.len()` bytes; u64 storage can be viewed as bytes.
         unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), words.as_mut_ptr() as *mut u8, bytes.len()) };
-        Compiled { words: Box::leak(words), len: bytes.len() }
+        Compiled::Fixed { words: Box::leak(words), len: bytes.len() }
     }
+}
 
-    fn as_ptr(&self) -> *const c_char {
-        self.words.as_ptr() as *const c_char
+/// Our Lua's shared code, set up on first use (before the first service's state is made,
+/// so that every state takes its fixed strings from the shared state).
+fn sharing() -> Option<SharedCode> {
+    static SHARING: OnceLock<Option<SharedCode>> = OnceLock::new();
+    *SHARING.get_or_init(|| {
+        let shared = shared_code()?;
+        // SAFETY: lshare_init takes the seed every service's state is made with.
+        (unsafe { (shared.init)(super::alloc::global_seed()) } != 0).then_some(shared)
+    })
+}
+
+/// Gets the cache ready for a new state: call before making one.
+pub fn prepare() {
+    if !patched() {
+        sharing();
     }
 }
 
@@ -62,9 +94,9 @@ fn lookup(name: &[u8]) -> Option<Compiled> {
 
 /// Keeps `bytes` as the compiled `name`, unless another service got there first: the
 /// compiled file every state then uses.
-fn keep(name: &[u8], bytes: &[u8]) -> Compiled {
+fn keep(name: &[u8], compiled: Compiled) -> Compiled {
     let mut files = files().lock().unwrap_or_else(|e| e.into_inner());
-    *files.entry(name.to_vec()).or_insert_with(|| Compiled::new(bytes))
+    *files.entry(name.to_vec()).or_insert(compiled)
 }
 
 fn clear_all() {
@@ -122,13 +154,80 @@ unsafe fn dump_top(l: *mut lua_State) -> Option<Vec<u8>> {
     (status == 0 && !bytes.is_empty()).then_some(bytes)
 }
 
-/// Pushes the compiled file as a function of this state.
+/// Pushes the compiled file as a function of this state (a private copy of a shared file
+/// when the state can't take the shared one); false, pushing nothing, if that fails.
 ///
 /// # Safety
-/// `l` is a live state; `name` is NUL-terminated.
-unsafe fn push_compiled(l: *mut lua_State, code: Compiled, name: *const c_char) -> c_int {
-    // SAFETY: `code` is never freed, as a fixed chunk requires.
-    unsafe { luaL_loadbufferx(l, code.as_ptr(), code.len, name, c"B".as_ptr()) }
+/// `l` is a live state; `chunkname` ("@" and the file name) is NUL-terminated, `mode` too
+/// or NULL.
+unsafe fn push_compiled(l: *mut lua_State, code: Compiled, chunkname: *const c_char, mode: *const c_char) -> bool {
+    // SAFETY: as documented; compiled files are never freed, as both kinds require.
+    unsafe {
+        match code {
+            Compiled::Shared { function, text } => {
+                sharing().is_some_and(|s| (s.push)(l, function.0) != 0)
+                    || luaL_loadbufferx(l, text.as_ptr() as *const c_char, text.len(), chunkname, mode) == LUA_OK
+                    || {
+                        pop(l, 1);
+                        false
+                    }
+            }
+            Compiled::Fixed { words, len } => {
+                luaL_loadbufferx(l, words.as_ptr() as *const c_char, len, chunkname, c"B".as_ptr()) == LUA_OK
+                    || {
+                        pop(l, 1);
+                        false
+                    }
+            }
+        }
+    }
+}
+
+/// The text of a Lua file without what `luaL_loadfilex` skips: a UTF-8 mark, and a first
+/// line starting with '#' (its newline stays, so line numbers stay right).
+fn chunk_text(mut bytes: &[u8]) -> &[u8] {
+    if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        bytes = rest;
+    }
+    if bytes.first() == Some(&b'#') {
+        bytes = &bytes[bytes.iter().position(|&b| b == b'\n').unwrap_or(bytes.len())..];
+    }
+    bytes
+}
+
+/// Compiles the file into the shared state; None if it can't be read or compiled (loading
+/// it privately then gives the error in Lua's words).
+fn compile_shared(shared: SharedCode, chunkname: &CStr, mode: *const c_char) -> Option<Compiled> {
+    let path = std::ffi::OsStr::from_bytes(&chunkname.to_bytes()[1..]);
+    let bytes = std::fs::read(path).ok()?;
+    let text = chunk_text(&bytes);
+    let mut err = [0 as c_char; 256];
+    // SAFETY: the buffers outlive the call; the chunk name is NUL-terminated.
+    let f = unsafe {
+        (shared.compile)(text.as_ptr() as *const c_char, text.len(), chunkname.as_ptr(), mode, err.as_mut_ptr(), err.len())
+    };
+    if f.is_null() {
+        return None;
+    }
+    Some(Compiled::Shared { function: SharedFunction(f), text: Box::leak(text.into()) })
+}
+
+/// Compiles the file in this state and keeps its bytecode; None (with the state as it was)
+/// if that fails.
+///
+/// # Safety
+/// `l` is a live state; `filename` and `mode` are NUL-terminated or NULL.
+unsafe fn compile_fixed(l: *mut lua_State, filename: *const c_char, mode: *const c_char) -> Option<Compiled> {
+    // SAFETY: as documented; the function compiled here is popped again.
+    unsafe {
+        if luaL_loadfilex(l, filename, mode) != LUA_OK {
+            pop(l, 1);
+            return None;
+        }
+        let bytes = dump_top(l);
+        pop(l, 1);
+        Some(Compiled::fixed(&bytes?))
+    }
 }
 
 /// `luaL_loadfilex` through the cache: pushes the file's main function, or an error message
@@ -150,27 +249,27 @@ pub unsafe fn load_file(l: *mut lua_State, filename: *const c_char, mode: *const
             return luaL_loadfilex(l, filename, mode);
         }
         let name = CStr::from_ptr(filename).to_bytes();
-        if let Some(code) = lookup(name) {
-            return push_compiled(l, code, filename);
+        // The chunk name lives on the stack while the file loads.
+        let chunkname = lua_pushfstring(l, c"@%s".as_ptr(), filename);
+        let code = match lookup(name) {
+            Some(code) => Some(code),
+            None if level == EXIST => None,
+            None => match sharing() {
+                Some(shared) => compile_shared(shared, CStr::from_ptr(chunkname), mode),
+                None => compile_fixed(l, filename, mode),
+            }
+            .map(|code| keep(name, code)),
+        };
+        // Every Rust value above is plain data: pushing may raise.
+        let pushed = code.is_some_and(|code| push_compiled(l, code, chunkname, mode));
+        if pushed {
+            lua_rotate(l, -2, -1);
         }
-        let status = luaL_loadfilex(l, filename, mode);
-        if status != LUA_OK || level == EXIST {
-            return status;
+        pop(l, 1);
+        if pushed {
+            return LUA_OK;
         }
-        let Some(bytes) = dump_top(l) else { return status };
-        let code = keep(name, &bytes);
-        drop(bytes);
-        let compiled = push_compiled(l, code, filename);
-        if compiled == LUA_OK {
-            // the shared version replaces the one just compiled
-            lua_rotate(l, -2, 1);
-            pop(l, 1);
-            LUA_OK
-        } else {
-            // keep what the file gave
-            pop(l, 1);
-            LUA_OK
-        }
+        luaL_loadfilex(l, filename, mode)
     }
 }
 

@@ -40,6 +40,7 @@ impl Snlua {
             memory: Memory::new(),
             trap: Trap::new(),
         }));
+        super::codecache::prepare();
         // SAFETY: the state's allocator gets `host`, which lives until `release` closes it.
         let state = unsafe { lua_newstate(alloc::lalloc, host as *mut c_void, alloc::global_seed()) };
         if state.is_null() {
