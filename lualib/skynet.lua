@@ -11,7 +11,8 @@ local core = require "skynet.core"
 local modreq = require "skynet.require"
 
 local type, tostring, pairs, next, select = type, tostring, pairs, next, select
-local assert, error, pcall, xpcall = assert, error, pcall, xpcall
+-- xpcall stays global: tracebacks through init_service name it as upstream's do.
+local assert, error, pcall = assert, error, pcall
 local setmetatable = setmetatable
 local tinsert, tremove, tpack, tunpack, tconcat = table.insert, table.remove, table.pack, table.unpack, table.concat
 local format = string.format
@@ -153,26 +154,25 @@ local function finish_task(co, fn)
 end
 
 -- Returns a task that will run fn with the values of its first resume.
-local function new_task(fn)
+local function new_task(f)
 	local co = tremove(idle)
 	if co then
 		-- a parked task takes its next function now, its arguments later
 		local saved = current
 		current = co
-		co_resume(co, fn)
+		co_resume(co, f)
 		current = saved
 		return co
 	end
+	-- The body is upvalue 'f', as in upstream's tracebacks.
 	co = co_create(function(...)
-		local body = fn
-		fn = nil
-		body(...)
+		f(...)
 		while true do
-			finish_task(co, body)
-			body = nil
+			finish_task(co, f)
+			f = nil
 			idle[#idle + 1] = co
-			body = co_yield("SUSPEND")
-			body(co_yield())
+			f = co_yield("SUSPEND")
+			f(co_yield())
 		end
 	end)
 	return co
@@ -211,7 +211,8 @@ local function settle(co, ok, command)
 	tracetags[co] = nil
 	local report = traceback(co, tostring(command))
 	co_close(co)
-	error(report, 0)
+	-- positioned here, and again where dispatch_message raises: upstream's message shape
+	error(report)
 end
 
 local function run(co, ...)
@@ -373,9 +374,7 @@ function skynet.dispatch_message(...)
 			end
 		end
 	end
-	if errors then
-		error(tconcat(errors, "\n"), 0)
-	end
+	assert(not errors, errors and tconcat(errors, "\n"))
 end
 
 ---------------------------------------------------------------------------
@@ -675,7 +674,7 @@ function skynet.redirect(dest, source, typename, ...)
 	return core.redirect(dest, source, proto[typename].id, ...)
 end
 
-local function await_reply(addr, session)
+local function yield_call(addr, session)
 	outstanding[session] = addr
 	waiting[session] = current
 	local ok, msg, sz = co_yield("SUSPEND")
@@ -693,14 +692,14 @@ function skynet.call(addr, typename, ...)
 	if session == nil then
 		error("call to invalid address " .. skynet.address(addr))
 	end
-	return p.unpack(await_reply(addr, session))
+	return p.unpack(yield_call(addr, session))
 end
 
 function skynet.rawcall(addr, typename, msg, sz)
 	announce_trace(addr, 3)
 	local p = proto[typename]
 	local session = assert(send_with_session(addr, p.id, msg, sz), "call to invalid address")
-	return await_reply(addr, session)
+	return yield_call(addr, session)
 end
 
 function skynet.tracecall(tag, addr, typename, msg, sz)
@@ -708,7 +707,7 @@ function skynet.tracecall(tag, addr, typename, msg, sz)
 	csend(addr, PTYPE_TRACE, 0, tag)
 	local p = proto[typename]
 	local session = assert(send_with_session(addr, p.id, msg, sz), "call to invalid address")
-	local rmsg, rsz = await_reply(addr, session)
+	local rmsg, rsz = yield_call(addr, session)
 	core.trace(tag, "tracecall end")
 	return rmsg, rsz
 end
