@@ -15,7 +15,7 @@ fn main() {
     let profile_dir = out_dir.ancestors().nth(3).unwrap().to_path_buf();
     let lua_dir = profile_dir.join("lua");
     let lua_lib_dir = match lua_source_dir() {
-        Some(src) => build_shared_lua(&src, &out_dir.join("lua-src"), &lua_dir),
+        Some(src) => build_shared_lua(&src, &lua_dir.join("src"), &lua_dir),
         None => {
             println!("cargo:warning=lua-src's sources not found: building stock Lua, without shared code");
             lua_src::Build::new().out_dir(&lua_dir).build(lua_src::Lua55).lib_dir().to_path_buf()
@@ -64,15 +64,21 @@ fn lua_source_dir() -> Option<PathBuf> {
         .find(|d| d.join("lstring.c").is_file())
 }
 
-/// Inserts `add` right after `anchor` (which must occur once) in `file`.
-fn insert_after(file: &Path, anchor: &str, add: &str) {
+/// Replaces `old` (which must occur once) in `file` by `new`.
+fn replace_once(file: &Path, old: &str, new: &str) {
     let text = fs::read_to_string(file).unwrap();
-    assert_eq!(text.matches(anchor).count(), 1, "{}: the place to extend is not where expected", file.display());
-    fs::write(file, text.replacen(anchor, &format!("{anchor}{add}"), 1)).unwrap();
+    assert_eq!(text.matches(old).count(), 1, "{}: the place to extend is not where expected", file.display());
+    fs::write(file, text.replacen(old, new, 1)).unwrap();
 }
 
-/// Lua 5.5 with shared code (lua-share/lshare.c), built from a copy of `src` in `work`:
-/// two hooks go into the copy, the rest is Lua as released. Returns the library's directory.
+/// Inserts `add` right after `anchor` (which must occur once) in `file`.
+fn insert_after(file: &Path, anchor: &str, add: &str) {
+    replace_once(file, anchor, &format!("{anchor}{add}"));
+}
+
+/// Lua 5.5 with shared code (lua-share/lshare.c), built from a copy of `src` in `work` (kept
+/// for the sanitizer tests): three hooks go into the copy, the rest is Lua as released.
+/// Returns the library's directory.
 fn build_shared_lua(src: &Path, work: &Path, lua_dir: &Path) -> PathBuf {
     fs::create_dir_all(work).unwrap();
     for entry in fs::read_dir(src).unwrap() {
@@ -90,6 +96,13 @@ fn build_shared_lua(src: &Path, work: &Path, lua_dir: &Path) -> PathBuf {
         &work.join("lstring.c"),
         "  /* else must create a new string */\n",
         "  {\n    TString *shared = lshare_findstring(L, str, l, h);\n    if (shared != NULL)\n      return shared;\n  }\n",
+    );
+    // A new state marks its reserved words, which are the shared ones: no write when the
+    // mark is there already, so states never write to shared strings.
+    replace_once(
+        &work.join("llex.c"),
+        "    ts->extra = cast_byte(i+1);  /* reserved word */\n",
+        "    if (ts->extra != cast_byte(i+1))\n      ts->extra = cast_byte(i+1);  /* reserved word */\n",
     );
     // A state's fixed strings may be the shared ones, which are not in its lists.
     insert_after(

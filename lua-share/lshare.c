@@ -108,9 +108,10 @@ LUA_API int lshare_init (unsigned seed) {
       GCObject *o;
       lua_gc(L, LUA_GCSTOP);
       G(L)->gcstopem = 1;  /* not even an emergency collection */
-      /* its fixed strings (reserved words, metamethod names) are gray already; a state
-         taking one rewrites its reserved-word mark with the same value, except "global",
-         which each lexer marks as not reserved (LUA_COMPAT_GLOBAL): each state keeps its own */
+      /* its fixed strings (reserved words, metamethod names) are gray already; other
+         states read their reserved-word marks (build.rs keeps them from writing the same
+         mark again), except "global", which each lexer marks as not reserved
+         (LUA_COMPAT_GLOBAL): each state keeps its own */
       for (o = G(L)->fixedgc; o != NULL; o = o->next) {
         if (o->tt == LUA_VSHRSTR && strcmp(getshrstr(gco2ts(o)), "global") != 0)
           publish(gco2ts(o));

@@ -26,9 +26,11 @@ LUA_API const void *lshare_compile (const char *buf, size_t len, const char *chu
 ** of one of its string constants, or another hash seed): load a private copy then. */
 LUA_API int lshare_push (lua_State *L, const void *fn);
 
+#if defined(LUA_CORE)
 /* Called by the string interning of every state: the shared string with these contents and
 ** hash, or NULL. */
 LUAI_FUNC struct TString *lshare_findstring (lua_State *L, const char *str, size_t l,
                                              unsigned h);
+#endif
 
 #endif

@@ -27,6 +27,7 @@ suite sh tests/run-cli-tests.sh
 suite sh tests/run-c-tests.sh
 suite env SANITIZE=address sh tests/run-c-tests.sh
 [ -f tests/run-lua-tests.sh ] && suite sh tests/run-lua-tests.sh
+suite sh tests/run-lua-share-tests.sh
 echo
 echo "$total_pass passed, $total_fail failed"
 exit $status
