@@ -8,7 +8,7 @@ use crate::log;
 use crate::message::{Message, PTYPE_SYSTEM};
 use crate::monitor::Monitor;
 use crate::mq::global;
-use crate::{daemon, harbor, module, socket, timer};
+use crate::{daemon, harbor, memory, module, socket, timer};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::*};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -70,6 +70,7 @@ fn install_signals() {
 /// Starts the node and returns when it has stopped. Errors say why it could not start.
 pub fn start(config: &Config) -> Result<(), String> {
     install_signals();
+    memory::tune_allocator();
     if let Some(pidfile) = &config.daemon {
         daemon::init(pidfile)?;
     }
