@@ -169,7 +169,7 @@ impl Drop for WriteBuf {
         match self.owner {
             Owner::Nothing => {}
             // SAFETY: the block was malloc'd and is owned by this buffer.
-            Owner::Malloc(p) => unsafe { libc::free(p) },
+            Owner::Malloc(p) => unsafe { super::reclaim::free(p) },
             // SAFETY: the object is owned by this buffer; its interface frees it.
             Owner::Object(p, free) => unsafe { free(p) },
         }

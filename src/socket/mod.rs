@@ -12,6 +12,7 @@ mod api;
 mod buffer;
 mod info;
 mod poller;
+mod reclaim;
 mod report;
 mod server;
 mod sys;
@@ -71,6 +72,7 @@ pub fn free() {
     if let Some(s) = server() {
         s.close_all();
     }
+    reclaim::drain();
 }
 
 /// Frees a buffer a send could not take because the server is not running.
