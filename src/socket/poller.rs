@@ -96,7 +96,6 @@ enum ReadOutcome {
 impl Server {
     /// One round of the socket thread; false once it is told to exit.
     pub fn poll_once(&self) -> bool {
-        super::reclaim::socket_thread_round();
         let mut guard = self.event_loop.lock().unwrap_or_else(|e| e.into_inner());
         let Loop { poll, events, work } = &mut *guard;
         let timeout = if !work.ready.is_empty() {
@@ -145,6 +144,8 @@ impl Server {
                 self.turn(work, &mut st);
             }
         }
+        // After the events: what workers left to free waits less than the data that came.
+        super::reclaim::socket_thread_round();
         true
     }
 
