@@ -49,12 +49,14 @@ EOF
 		cat "$out/$name/node.log"
 		return 1
 	fi
+	# Idle connections first, on the fresh node: after the echo runs the allocator holds
+	# freed memory that new connections reuse, and RSS would not move.
+	printf '%-8s ' "$name"
+	"$out/loadgen" idle "$port" "$conns" "$pid"
 	for size in $sizes; do
 		printf '%-8s ' "$name"
 		"$out/loadgen" echo "$port" "$conns" "$size" "$seconds"
 	done
-	printf '%-8s ' "$name"
-	"$out/loadgen" idle "$port" "$conns" "$pid"
 	kill "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
 }
