@@ -1,8 +1,8 @@
 #!/bin/sh
 # Socket echo benchmark on loopback: benches/socket_echo.c (a C service on the raw socket
-# API) as the bootstrap of a node, driven by benches/socket_loadgen.c with 1,000 connections in a closed loop
-# (each sends a message and waits for its echo), for 64-byte and 4 KiB messages; then the
-# server's resident memory per idle connection.
+# API) as the bootstrap of a node. First the server's resident memory per idle connection
+# (on the fresh node), then benches/socket_loadgen.c drives 1,000 connections in a closed
+# loop (each sends a message and waits for its echo), for 64-byte and 4 KiB messages.
 #
 #   sh benches/socket.sh                  our core (run `make linux` first)
 #   UPSTREAM=<dir> sh benches/socket.sh   also upstream skynet, built in <dir> (`make linux`
