@@ -5,8 +5,8 @@
  * A bare single-threaded epoll echo server in plain C, no skynet: no queues, no threads,
  * no allocation on the common path (each ready connection is read once into one static
  * buffer and written straight back). Driven by the same load generator as the skynet
- * servers, it shows the ceiling a server on this machine can reach with that load, so the
- * other rows can be read against what the kernel allows.
+ * servers, it shows what a server that does nothing else reaches on this machine with that
+ * load, so the other rows can be read against what the kernel and the load allow.
  *
  * A short write keeps the rest in a per-connection pending buffer; the connection then
  * waits for EPOLLOUT and is not read again until that rest has gone out. */

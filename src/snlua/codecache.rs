@@ -163,23 +163,21 @@ unsafe fn dump_top(l: *mut lua_State) -> Option<Vec<u8>> {
 unsafe fn push_compiled(l: *mut lua_State, code: Compiled, chunkname: *const c_char, mode: *const c_char) -> bool {
     // SAFETY: as documented; compiled files are never freed, as both kinds require.
     unsafe {
-        match code {
+        let status = match code {
             Compiled::Shared { function, text } => {
-                sharing().is_some_and(|s| (s.push)(l, function.0) != 0)
-                    || luaL_loadbufferx(l, text.as_ptr() as *const c_char, text.len(), chunkname, mode) == LUA_OK
-                    || {
-                        pop(l, 1);
-                        false
-                    }
+                if sharing().is_some_and(|s| (s.push)(l, function.0) != 0) {
+                    return true;
+                }
+                luaL_loadbufferx(l, text.as_ptr() as *const c_char, text.len(), chunkname, mode)
             }
             Compiled::Fixed { words, len } => {
-                luaL_loadbufferx(l, words.as_ptr() as *const c_char, len, chunkname, c"B".as_ptr()) == LUA_OK
-                    || {
-                        pop(l, 1);
-                        false
-                    }
+                luaL_loadbufferx(l, words.as_ptr() as *const c_char, len, chunkname, c"B".as_ptr())
             }
+        };
+        if status != LUA_OK {
+            pop(l, 1); // the error message
         }
+        status == LUA_OK
     }
 }
 
@@ -197,9 +195,8 @@ fn chunk_text(mut bytes: &[u8]) -> &[u8] {
 
 /// Compiles the file into the shared state; None if it can't be read or compiled (loading
 /// it privately then gives the error in Lua's words).
-fn compile_shared(shared: SharedCode, chunkname: &CStr, mode: *const c_char) -> Option<Compiled> {
-    let path = std::ffi::OsStr::from_bytes(&chunkname.to_bytes()[1..]);
-    let bytes = std::fs::read(path).ok()?;
+fn compile_shared(shared: SharedCode, filename: &CStr, chunkname: &CStr, mode: *const c_char) -> Option<Compiled> {
+    let bytes = std::fs::read(std::ffi::OsStr::from_bytes(filename.to_bytes())).ok()?;
     let text = chunk_text(&bytes);
     let mut err = [0 as c_char; 256];
     // SAFETY: the buffers outlive the call; the chunk name is NUL-terminated.
@@ -248,14 +245,15 @@ pub unsafe fn load_file(l: *mut lua_State, filename: *const c_char, mode: *const
         if level == OFF {
             return luaL_loadfilex(l, filename, mode);
         }
-        let name = CStr::from_ptr(filename).to_bytes();
+        let file = CStr::from_ptr(filename);
+        let name = file.to_bytes();
         // The chunk name lives on the stack while the file loads.
         let chunkname = lua_pushfstring(l, c"@%s".as_ptr(), filename);
         let code = match lookup(name) {
             Some(code) => Some(code),
             None if level == EXIST => None,
             None => match sharing() {
-                Some(shared) => compile_shared(shared, CStr::from_ptr(chunkname), mode),
+                Some(shared) => compile_shared(shared, file, CStr::from_ptr(chunkname), mode),
                 None => compile_fixed(l, filename, mode),
             }
             .map(|code| keep(name, code)),
