@@ -28,6 +28,10 @@ suite sh tests/run-c-tests.sh
 suite env SANITIZE=address sh tests/run-c-tests.sh
 [ -f tests/run-lua-tests.sh ] && suite sh tests/run-lua-tests.sh
 suite sh tests/run-lua-share-tests.sh
+# Suites of the Lua stack above the core: each tests/<suite>/run.sh, in name order.
+for runner in tests/*/run.sh; do
+	[ -f "$runner" ] && suite sh "$runner"
+done
 echo
 echo "$total_pass passed, $total_fail failed"
 exit $status
