@@ -12,10 +12,14 @@ MODULE_CFLAGS = $(CFLAGS) -std=gnu99 $(SHARED) -Iinclude -I$(LUA_INC)
 
 CSERVICES := $(patsubst service-src/service_%.c,cservice/%.so,$(wildcard service-src/service_*.c))
 LUACLIB_SRC := $(wildcard luaclib-src/*.c)
+# Each folder luaclib-src/<name>/ is a Lua C module of its own, luaclib/<name>.so (for
+# `require "<name>"` or "<name>.<sub>", e.g. sproto.so gives sproto.core), built from its .c files.
+LUACLIB_DIRS := $(patsubst luaclib-src/%/,%,$(sort $(dir $(wildcard luaclib-src/*/*.c))))
+LUACLIB_MODS := $(patsubst %,luaclib/%.so,$(LUACLIB_DIRS))
 
 .PHONY: linux all core clean test test-c test-asan bench
 linux: all
-all: skynet $(CSERVICES) $(if $(LUACLIB_SRC),luaclib/skynet.so)
+all: skynet $(CSERVICES) $(if $(LUACLIB_SRC),luaclib/skynet.so) $(LUACLIB_MODS)
 
 # cargo decides what is stale; the copy beside the executable follows the build. It is
 # replaced by rename, never rewritten in place: running nodes keep their mapping.
@@ -36,6 +40,10 @@ cservice/%.so: service-src/service_%.c $(wildcard include/*.h) | cservice $(LUA_
 
 luaclib/skynet.so: $(LUACLIB_SRC) $(wildcard luaclib-src/*.h) | luaclib $(LUA_LIB)
 	$(CC) $(MODULE_CFLAGS) -Iluaclib-src -o $@ $(LUACLIB_SRC)
+
+.SECONDEXPANSION:
+$(LUACLIB_MODS): luaclib/%.so: $$(wildcard luaclib-src/%/*.c luaclib-src/%/*.h) $(wildcard include/*.h) | luaclib $(LUA_LIB)
+	$(CC) $(MODULE_CFLAGS) -Iluaclib-src/$* -o $@ $(filter %.c,$^)
 
 cservice luaclib:
 	mkdir -p $@
