@@ -16,6 +16,7 @@
  *   pack(str | ptr, sz) -> block, size     frame a packet
  *   tostring(ptr, sz) -> string, frees the block
  *   clear(queue)      free everything held by the queue
+ *   partials(queue)   -> { fd, got, want, ... } packets still incomplete (ours)
  */
 
 #define LUA_LIB
@@ -337,65 +338,79 @@ filter_data(lua_State *L, int fd, uint8_t *block, int n) {
 	return r;
 }
 
-static void
-push_padded(lua_State *L, const char *text, int n) {
-	if (text == NULL || n <= 0) {
-		lua_pushliteral(L, "");
-	} else {
-		lua_pushlstring(L, text, (size_t)n);
+/*
+ * How each socket event other than DATA turns into filter results: the kind
+ * (an upvalue), then the values named by `layout`, one letter each:
+ *   'i' the socket id   'u' the ud field   's' the address / error text
+ * and whether a half-received packet of that socket is dropped first.
+ */
+struct event_shape {
+	int type;
+	int kind;
+	const char *layout;
+	int drops_partial;
+};
+
+static const struct event_shape EVENT_SHAPES[] = {
+	{ SKYNET_SOCKET_TYPE_CONNECT, UV_INIT, "isu", 0 },
+	{ SKYNET_SOCKET_TYPE_ACCEPT, UV_OPEN, "us", 0 },   /* ud: the new connection */
+	{ SKYNET_SOCKET_TYPE_CLOSE, UV_CLOSE, "i", 1 },
+	{ SKYNET_SOCKET_TYPE_ERROR, UV_ERROR, "is", 1 },
+	{ SKYNET_SOCKET_TYPE_WARNING, UV_WARNING, "iu", 0 },
+};
+
+static const struct event_shape *
+shape_of(int type) {
+	size_t i;
+	for (i = 0; i < sizeof(EVENT_SHAPES) / sizeof(EVENT_SHAPES[0]); i++) {
+		if (EVENT_SHAPES[i].type == type)
+			return &EVENT_SHAPES[i];
 	}
+	return NULL;
+}
+
+/* the text carried after the message header ("" when there is none) */
+static void
+push_tail_text(lua_State *L, const struct skynet_socket_message *m, lua_Integer total) {
+	lua_Integer n = total - (lua_Integer)sizeof(*m);
+	if (m->buffer != NULL || n <= 0)
+		lua_pushliteral(L, "");
+	else
+		lua_pushlstring(L, (const char *)(m + 1), (size_t)n);
+}
+
+static int
+push_event(lua_State *L, const struct event_shape *e,
+		const struct skynet_socket_message *m, lua_Integer total) {
+	const char *c;
+	if (e->drops_partial)
+		partial_drop(L, m->id);
+	lua_pushvalue(L, lua_upvalueindex(e->kind));
+	for (c = e->layout; *c; c++) {
+		if (*c == 'i')
+			lua_pushinteger(L, m->id);
+		else if (*c == 'u')
+			lua_pushinteger(L, m->ud);
+		else
+			push_tail_text(L, m, total);
+	}
+	return 2 + (int)strlen(e->layout);
 }
 
 static int
 lfilter(lua_State *L) {
 	const struct skynet_socket_message *m =
 		(const struct skynet_socket_message *)lua_touserdata(L, 2);
-	lua_Integer size = luaL_checkinteger(L, 3);
+	lua_Integer total = luaL_checkinteger(L, 3);
 	if (m == NULL)
 		return luaL_error(L, "Invalid socket message");
-	const char *text = NULL;
-	int tlen = 0;
-	if (m->buffer == NULL) {
-		text = (const char *)(m + 1);
-		tlen = (int)(size - (lua_Integer)sizeof(*m));
-	}
 	lua_settop(L, 1);
 	if (!lua_isnil(L, 1) && queue_at(L, 1) == NULL)
 		return luaL_error(L, "netpack.filter: bad queue object");
-
-	switch (m->type) {
-	case SKYNET_SOCKET_TYPE_DATA:
+	if (m->type == SKYNET_SOCKET_TYPE_DATA)
 		return filter_data(L, m->id, (uint8_t *)m->buffer, m->ud);
-	case SKYNET_SOCKET_TYPE_CONNECT:
-		lua_pushvalue(L, lua_upvalueindex(UV_INIT));
-		lua_pushinteger(L, m->id);
-		push_padded(L, text, tlen);
-		lua_pushinteger(L, m->ud);
-		return 5;
-	case SKYNET_SOCKET_TYPE_CLOSE:
-		partial_drop(L, m->id);
-		lua_pushvalue(L, lua_upvalueindex(UV_CLOSE));
-		lua_pushinteger(L, m->id);
-		return 3;
-	case SKYNET_SOCKET_TYPE_ACCEPT:
-		lua_pushvalue(L, lua_upvalueindex(UV_OPEN));
-		lua_pushinteger(L, m->ud);
-		push_padded(L, text, tlen);
-		return 4;
-	case SKYNET_SOCKET_TYPE_ERROR:
-		partial_drop(L, m->id);
-		lua_pushvalue(L, lua_upvalueindex(UV_ERROR));
-		lua_pushinteger(L, m->id);
-		push_padded(L, text, tlen);
-		return 4;
-	case SKYNET_SOCKET_TYPE_WARNING:
-		lua_pushvalue(L, lua_upvalueindex(UV_WARNING));
-		lua_pushinteger(L, m->id);
-		lua_pushinteger(L, m->ud);
-		return 4;
-	default:
-		return 1;
-	}
+	const struct event_shape *e = shape_of(m->type);
+	return e ? push_event(L, e, m, total) : 1;
 }
 
 static int
@@ -410,6 +425,34 @@ lpop(lua_State *L) {
 	lua_pushlightuserdata(L, p->data);
 	lua_pushinteger(L, p->size);
 	return 3;
+}
+
+/*
+ * The packets still being received: a table { fd, got, want, fd, got, want, ... }
+ * where got counts the bytes of the frame received so far (its length field
+ * included) and want the whole frame (0 while the length field is incomplete).
+ * Lets a gate find connections that stall in the middle of a packet.
+ */
+static int
+lpartials(lua_State *L) {
+	struct pqueue *q = queue_at(L, 1);
+	lua_newtable(L);
+	if (q == NULL || q->buckets == NULL)
+		return 1;
+	lua_Integer n = 0;
+	int b;
+	for (b = 0; b < PARTIAL_BUCKETS; b++) {
+		const struct partial *p;
+		for (p = q->buckets[b]; p; p = p->next) {
+			lua_pushinteger(L, p->fd);
+			lua_rawseti(L, -2, ++n);
+			lua_pushinteger(L, p->got < 0 ? 1 : p->got + 2);
+			lua_rawseti(L, -2, ++n);
+			lua_pushinteger(L, p->got < 0 ? 0 : p->size + 2);
+			lua_rawseti(L, -2, ++n);
+		}
+	}
+	return 1;
 }
 
 static int
@@ -460,26 +503,31 @@ ltostring(lua_State *L) {
 	return 1;
 }
 
+/* the kind names filter returns, indexed by UV_* - 1 */
+static const char *const KIND_NAMES[] = {
+	"data", "more", "error", "open", "close", "warning", "init",
+};
+
 LUAMOD_API int
 luaopen_skynet_netpack(lua_State *L) {
-	luaL_checkversion(L);
-	static const luaL_Reg funcs[] = {
-		{ "pop", lpop },
-		{ "pack", lpack },
-		{ "clear", lclear },
+	static const luaL_Reg plain[] = {
+		{ "partials", lpartials },
 		{ "tostring", ltostring },
+		{ "clear", lclear },
+		{ "pack", lpack },
+		{ "pop", lpop },
 		{ NULL, NULL },
 	};
-	luaL_newlib(L, funcs);
-	/* in UV_* order */
-	lua_pushliteral(L, "data");
-	lua_pushliteral(L, "more");
-	lua_pushliteral(L, "error");
-	lua_pushliteral(L, "open");
-	lua_pushliteral(L, "close");
-	lua_pushliteral(L, "warning");
-	lua_pushliteral(L, "init");
-	lua_pushcclosure(L, lfilter, 7);
-	lua_setfield(L, -2, "filter");
+	static const luaL_Reg with_kinds[] = {
+		{ "filter", lfilter },
+		{ NULL, NULL },
+	};
+	const int nkinds = (int)(sizeof(KIND_NAMES) / sizeof(KIND_NAMES[0]));
+	int i;
+	luaL_checkversion(L);
+	luaL_newlib(L, plain);
+	for (i = 0; i < nkinds; i++)
+		lua_pushstring(L, KIND_NAMES[i]);
+	luaL_setfuncs(L, with_kinds, nkinds);
 	return 1;
 }
