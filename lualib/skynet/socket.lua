@@ -2,27 +2,27 @@
 --
 -- The socket thread reports every event to the owning service as a PTYPE_SOCKET
 -- message; skynet.socketdriver.unpack turns it into (kind, id, ...), and the
--- handlers below move received bytes into the connection's buffer and wake the
--- task that waits on it.  A read never blocks the service: the reading task parks
--- with skynet.wait until its demand is met or the connection goes away.
+-- connection object of that id handles it: received bytes go into its buffer, and
+-- the task parked on it is woken when what it waits for is there.  A read never
+-- blocks the service, only the reading task (skynet.wait / skynet.wakeup).
 --
--- One connection record per socket id this service uses:
+-- Fields of a connection object (class Conn):
 --   id        the socket id
---   buf, pool receive buffer and its node pool (TCP sockets read with socket.read*)
---   up        true once the socket thread said the socket is usable, false after
---             it is gone (closed, failed)
---   opening   true while open/start/bind waits for the first answer; an error
---             string replaces it if that answer is an error
+--   buf, pool receive buffer and its node pool (nil for listening and UDP sockets)
+--   up        true once the socket thread said the socket is usable; false after
+--             it is gone (closed by either side, failed)
+--   opening   true while open/start/bind waits for the first answer; the error
+--             text replaces it when that answer is an error
 --   demand    what the parked reader needs: a byte count (0: anything), a line
 --             separator string, or true (the peer's close); nil: nobody reads
 --   reader    the parked task, or nil
 --   closer    the task inside socket.close waiting for the reader to leave
---   held      nil: reading normally; true: paused by us; false: closing, never
---             resume it
+--   held      nil: reading; true: paused by us; false: closing, never resume
 --   accept    callback of a listening socket started with socket.start(id, f),
 --             or of an UDP socket (data, address)
 --   listening true for a socket made by socket.listen
 --   udp       true for UDP sockets
+--   limit     close the connection when more bytes than this are unread
 
 local driver = require "skynet.socketdriver"
 local skynet = require "skynet"
@@ -32,13 +32,15 @@ local assert = assert
 local type = type
 local format = string.format
 local running = coroutine.running
+local log = skynet.error
 
--- buffered bytes past which a socket's reading is paused until its reader catches up
+-- unread bytes past which a socket's reading is paused until its reader catches up
 local HIGH_WATER = 128 * 1024
 
 local socket = {}
 
--- Every socket still held when the service's Lua state closes is closed with it.
+-- id -> connection object.  Whatever is still here when the service's Lua state
+-- closes is closed with it.
 local conns = setmetatable({}, {
 	__gc = function(t)
 		for id in pairs(t) do
@@ -48,178 +50,198 @@ local conns = setmetatable({}, {
 	end,
 })
 
-local close_hooks = {}	-- id -> function(id) called on the CLOSE event
+local close_hooks = {}	-- id -> function(id), called once on the CLOSE event
 
-local function log(...)
-	skynet.error(...)
+local Conn = {}
+Conn.__index = Conn
+
+local function new_conn(fields)
+	return setmetatable(fields, Conn)
 end
 
-local function rouse(c)
-	local task = c.reader
-	if task then
-		c.reader = nil
-		skynet.wakeup(task)
-	end
+-- Wake the parked reader, if any.
+function Conn:rouse()
+	local task = self.reader
+	self.reader = nil
+	return task and skynet.wakeup(task)
 end
 
--- Stop reading from the socket until someone waits on it again.
-local function hold(c, buffered)
-	if c.held ~= nil then
+-- Stop reading from the socket until a task waits on it again.
+function Conn:hold(buffered)
+	if self.held ~= nil then
 		return
 	end
-	if buffered then
-		log(format("Pause socket (%d) size : %d", c.id, buffered))
-	else
-		log(format("Pause socket (%d)", c.id))
-	end
-	driver.pause(c.id)
-	c.held = true
+	local what = format("Pause socket (%d)", self.id)
+	log(buffered and format("%s size : %d", what, buffered) or what)
+	driver.pause(self.id)
+	self.held = true
 	-- events already queued for this socket get their turn before we go on
 	skynet.yield()
 end
 
 -- Park the running task until an event wakes it; a paused socket is resumed first.
-local function park(c)
-	assert(not c.reader)
+function Conn:park()
+	assert(not self.reader)
 	local me = running()
-	c.reader = me
-	if c.held then
-		log(format("Resume socket (%d)", c.id))
-		driver.start(c.id)
-		skynet.wait(me)
-		c.held = nil
-	else
-		skynet.wait(me)
+	self.reader = me
+	local resume = self.held
+	if resume then
+		log(format("Resume socket (%d)", self.id))
+		driver.start(self.id)
+	end
+	skynet.wait(me)
+	if resume then
+		self.held = nil
 	end
 	-- socket.close waits for the last reader to have looked at the buffer
-	if c.closer then
-		skynet.wakeup(c.closer)
-	end
+	local closer = self.closer
+	return closer and skynet.wakeup(closer)
+end
+
+-- Park until `want` (see `demand`) is met or the socket goes away.
+function Conn:await(want)
+	assert(not self.demand)
+	self.demand = want
+	self:park()
+end
+
+-- Is the parked reader's demand met with `buffered` unread bytes?
+function Conn:satisfied(buffered)
+	local want = self.demand
+	local kind = type(want)
+	return (kind == "number" and buffered >= want)
+		or (kind == "string" and driver.readline(self.buf, nil, want) ~= nil)
 end
 
 ---------------------------------------------------------------------------
--- events, by the type numbers of skynet_socket.h
+-- events; each handler runs with the connection of the event's id
 
-local on = {}
-
--- is the parked reader's demand met with `buffered` bytes in the buffer?
-local function demand_met(c, buffered)
-	local want = c.demand
-	if type(want) == "number" then
-		return buffered >= want
-	elseif type(want) == "string" then
-		return driver.readline(c.buf, nil, want) ~= nil
+function Conn:on_data(size, data)
+	if self.buf == nil then
+		log("socket: drop package from " .. self.id)
+		return driver.drop(data, size)
 	end
-	return false
-end
-
-on[1] = function(id, size, data)	-- DATA
-	local c = conns[id]
-	if c == nil or c.buf == nil then
-		log("socket: drop package from " .. id)
-		driver.drop(data, size)
-		return
+	local buffered = driver.push(self.buf, self.pool, data, size)
+	local want = self.demand
+	-- a reader waiting for a byte count asked for that much: no limit then
+	if type(want) ~= "number" and self.limit and buffered > self.limit then
+		log(format("socket buffer overflow: fd=%d size=%d", self.id, buffered))
+		return driver.close(self.id)
 	end
-	local buffered = driver.push(c.buf, c.pool, data, size)
-	local want = c.demand
-	local counting = type(want) == "number"
-	if not counting and c.limit and buffered > c.limit then
-		log(format("socket buffer overflow: fd=%d size=%d", id, buffered))
-		driver.close(id)
-		return
+	local met = self:satisfied(buffered)
+	if met then
+		self.demand = nil
 	end
-	if demand_met(c, buffered) then
-		c.demand = nil
-		if buffered > HIGH_WATER then
-			hold(c, buffered)
-		end
-		rouse(c)
-	elseif not counting and type(want) ~= "string" and buffered > HIGH_WATER then
-		-- nobody is reading: stop the flow until someone does
-		hold(c, buffered)
+	-- pause a big buffer, unless a reader still needs more of it
+	if buffered > HIGH_WATER and (met or want == nil or type(want) == "boolean") then
+		self:hold(buffered)
+	end
+	if met then
+		self:rouse()
 	end
 end
 
-on[2] = function(id, port, addr)	-- CONNECT (also the answer to start and listen)
-	local c = conns[id]
-	if c == nil or c.up then
+-- CONNECT: the answer to connect, start, bind and listen
+function Conn:on_connect(port, addr)
+	if self.up then
 		return
 	end
-	if c.listening then
-		c.addr, c.port = addr, port
+	if self.listening then
+		self.addr, self.port = addr, port
 	end
-	c.up = true
-	rouse(c)
+	self.up = true
+	self:rouse()
 end
 
-on[3] = function(id)	-- CLOSE
-	local c = conns[id]
-	if c then
-		c.up = false
-		rouse(c)
-	else
-		driver.close(id)
-	end
-	local hook = close_hooks[id]
-	if hook then
-		close_hooks[id] = nil
-		hook(id)
-	end
+function Conn:on_close()
+	self.up = false
+	self:rouse()
 end
 
-on[4] = function(id, newid, addr)	-- ACCEPT
-	local c = conns[id]
-	if c == nil or c.accept == nil then
-		driver.close(newid)
-		return
+function Conn:on_accept(newid, addr)
+	local accept = self.accept
+	if accept then
+		return accept(newid, addr)
 	end
-	c.accept(newid, addr)
+	driver.close(newid)
 end
 
-on[5] = function(id, _, err)	-- ERROR
-	local c = conns[id]
-	if c == nil then
-		driver.shutdown(id)
-		log("socket: error on unknown", id, err)
-		return
-	end
-	if c.accept then
+function Conn:on_error(_, err)
+	if self.accept then
 		-- a listening or UDP socket stays: the error concerns one operation
 		log("socket: accept error:", err)
 		return
 	end
-	if c.up then
-		log("socket: error on", id, err)
-	elseif c.opening then
-		c.opening = err
+	if self.up then
+		log("socket: error on", self.id, err)
+	elseif self.opening then
+		self.opening = err
 	end
-	c.up = false
-	driver.shutdown(id)
-	rouse(c)
+	self.up = false
+	driver.shutdown(self.id)
+	self:rouse()
 end
 
-on[6] = function(id, size, data, from)	-- UDP
-	local c = conns[id]
-	if c == nil or c.accept == nil then
-		log("socket: drop udp package from " .. id)
-		driver.drop(data, size)
-		return
+function Conn:on_udp(size, data, from)
+	local accept = self.accept
+	if not accept then
+		log("socket: drop udp package from " .. self.id)
+		return driver.drop(data, size)
 	end
 	local payload = skynet.tostring(data, size)
 	core.trash(data, size)
-	c.accept(payload, from)
+	accept(payload, from)
 end
 
 local function warn_default(id, kbytes)
-	if conns[id] then
-		log(format("WARNING: %d K bytes need to send out (fd = %d)", kbytes, id))
-	end
+	log(format("WARNING: %d K bytes need to send out (fd = %d)", kbytes, id))
 end
 
-on[7] = function(id, kbytes)	-- WARNING: the send queue grew past a threshold
+-- WARNING: the send queue of the socket grew past a threshold
+function Conn:on_warning(kbytes)
+	(self.warn or warn_default)(self.id, kbytes)
+end
+
+-- event type numbers of skynet_socket.h -> handler, and what to do when the id
+-- belongs to no connection of this service
+local events = {
+	[1] = { "on_data", function(id, size, data)
+		log("socket: drop package from " .. id)
+		driver.drop(data, size)
+	end },
+	[2] = { "on_connect" },
+	[3] = { "on_close", driver.close },
+	[4] = { "on_accept", function(_, newid)
+		driver.close(newid)
+	end },
+	[5] = { "on_error", function(id, _, err)
+		driver.shutdown(id)
+		log("socket: error on unknown", id, err)
+	end },
+	[6] = { "on_udp", function(id, size, data)
+		log("socket: drop udp package from " .. id)
+		driver.drop(data, size)
+	end },
+	[7] = { "on_warning" },
+}
+
+local function dispatch(_, _, kind, id, ...)
+	local ev = events[kind]
+	if ev == nil then
+		return log("socket: unknown event type", kind, id)
+	end
 	local c = conns[id]
 	if c then
-		(c.on_warning or warn_default)(id, kbytes)
+		c[ev[1]](c, ...)
+	elseif ev[2] then
+		ev[2](id, ...)
+	end
+	if kind == 3 then
+		local hook = close_hooks[id]
+		close_hooks[id] = nil
+		if hook then
+			hook(id)
+		end
 	end
 end
 
@@ -227,14 +249,7 @@ skynet.register_protocol {
 	name = "socket",
 	id = skynet.PTYPE_SOCKET,	-- 6
 	unpack = driver.unpack,
-	dispatch = function(_, _, kind, ...)
-		local handler = on[kind]
-		if handler then
-			handler(...)
-		else
-			log("socket: unknown event type", kind)
-		end
-	end,
+	dispatch = dispatch,
 }
 
 ---------------------------------------------------------------------------
@@ -243,51 +258,58 @@ skynet.register_protocol {
 -- Register `id` and wait for the socket thread's first answer about it.
 -- Returns id, or nil and the error the socket thread reported.
 local function attach(id, accept)
+	if id < 0 then
+		-- the core refused at once (and logged why)
+		return nil, "socket failed"
+	end
 	assert(not close_hooks[id], "socket has onclose callback")
 	local old = conns[id]
-	if old and not old.listening then
-		error("socket is not closed")
-	end
-	local c = {
-		id = id,
-		up = false,
-		opening = true,
-		accept = accept,
-	}
-	if accept == nil then
-		c.buf = driver.buffer()
-		c.pool = {}
+	assert(old == nil or old.listening, "socket is not closed")
+	local c = new_conn { id = id, up = false, opening = true, accept = accept }
+	if not accept then
+		c.buf, c.pool = driver.buffer(), {}
 	end
 	conns[id] = c
-	park(c)
+	c:park()
 	local err = c.opening
 	c.opening = nil
-	if c.up then
-		return id
+	if not c.up then
+		conns[id] = nil
+		return nil, err
 	end
-	conns[id] = nil
-	return nil, err
+	return id
 end
 
--- a negative id: the core refused at once (it logged why)
-local function attach_new(id, what)
-	if id < 0 then
-		return nil, what .. " failed"
+-- call method `name` of the connection `id`, when there is one
+local function with(id, name, ...)
+	local c = conns[id]
+	if c then
+		return c[name](c, ...)
 	end
-	return attach(id)
 end
 
-function socket.open(addr, port)
-	return attach_new(driver.connect(addr, port), "connect")
+-- the connection `id`, which must exist
+local function must(id)
+	return assert(conns[id])
 end
 
-function socket.bind(os_fd)
-	return attach_new(driver.bind(os_fd), "bind")
+-- true when this service has no socket `id` (never had, or closed it)
+function socket.invalid(id)
+	return conns[id] == nil
 end
 
-function socket.stdin()
-	return socket.bind(0)
+-- nil for an unknown id; else true once the socket is neither up nor opening
+function socket.disconnected(id)
+	local c = conns[id]
+	if c == nil then
+		return nil
+	end
+	return not (c.up or c.opening)
 end
+
+function socket.open(addr, port) return attach(driver.connect(addr, port)) end
+function socket.bind(os_fd) return attach(driver.bind(os_fd)) end
+function socket.stdin() return socket.bind(0) end
 
 -- Take over a socket id (accepted, listening or handed over by another service).
 -- With `func`, a listening socket calls func(newid, addr) for each connection.
@@ -296,116 +318,95 @@ function socket.start(id, func)
 	return attach(id, func)
 end
 
-function socket.pause(id)
-	local c = conns[id]
-	if c then
-		hold(c)
-	end
+function socket.pause(id) return with(id, "hold") end
+
+function Conn:shutdown()
+	-- the CLOSE event follows; socket.close(id) still has to be called
+	driver.shutdown(self.id)
 end
 
-function socket.shutdown(id)
-	if conns[id] then
-		-- the CLOSE event follows; socket.close(id) still has to be called
-		driver.shutdown(id)
-	end
-end
+function socket.shutdown(id) return with(id, "shutdown") end
 
 function socket.close_fd(id)
 	assert(conns[id] == nil, "Use socket.close instead")
 	driver.close(id)
 end
 
-function socket.close(id)
-	local c = conns[id]
-	if c == nil then
+-- Close and wait for the socket thread to confirm; a task reading the socket
+-- gets to take what is buffered before the buffer goes.
+function Conn:close()
+	driver.close(self.id)
+	if not self.up then
 		return
 	end
-	driver.close(id)
-	if c.up then
-		c.held = false	-- a paused socket is never resumed again
-		if c.reader then
-			-- another task is reading it: let that task take what is buffered first
-			assert(not c.closer)
-			local me = running()
-			c.closer = me
-			skynet.wait(me)
-		else
-			park(c)
-		end
-		c.up = false
+	self.held = false	-- a paused socket is never resumed again
+	if not self.reader then
+		self:park()
+	else
+		assert(not self.closer)
+		self.closer = running()
+		skynet.wait(self.closer)
 	end
-	conns[id] = nil
+	self.up = false
 end
 
-local function reading(id)
+function socket.close(id)
 	local c = conns[id]
-	assert(c)
-	return c
-end
-
--- Wait until `want` is met (see `demand`) or the socket goes away.
-local function await(c, want)
-	assert(not c.demand)
-	c.demand = want
-	park(c)
+	if c then
+		c:close()
+		conns[id] = nil
+	end
 end
 
 function socket.read(id, sz)
-	local c = reading(id)
+	local c = must(id)
 	local buf, pool = c.buf, c.pool
-	if sz == nil then
-		-- whatever is there, waiting for something if nothing is
-		local got = driver.readall(buf, pool)
-		if got ~= "" then
-			return got
+	if sz then
+		local got = driver.pop(buf, pool, sz)
+		if not got and c.up and not c.closer then
+			c:await(sz)
+			got = driver.pop(buf, pool, sz)
 		end
-		if not c.up then
-			return false, got
-		end
-		await(c, 0)
-		got = driver.readall(buf, pool)
-		if got == "" then
-			return false, got
-		end
-		return got
-	end
-	local got = driver.pop(buf, pool, sz)
-	if got then
-		return got
-	end
-	if c.up and not c.closer then
-		await(c, sz)
-		got = driver.pop(buf, pool, sz)
 		if got then
 			return got
 		end
+		return false, driver.readall(buf, pool)
 	end
-	return false, driver.readall(buf, pool)
+	-- whatever is there, waiting for something if nothing is
+	local got = driver.readall(buf, pool)
+	if got == "" and c.up then
+		c:await(0)
+		got = driver.readall(buf, pool)
+	end
+	if got == "" then
+		return false, got
+	end
+	return got
 end
 
 function socket.readall(id)
-	local c = reading(id)
-	if c.up then
-		await(c, true)
-		assert(c.up == false)
-		return driver.readall(c.buf, c.pool)
+	local c = must(id)
+	if not c.up then
+		local rest = driver.readall(c.buf, c.pool)
+		return rest ~= "" and rest
 	end
-	local rest = driver.readall(c.buf, c.pool)
-	return rest ~= "" and rest
+	c:await(true)
+	assert(c.up == false)
+	return driver.readall(c.buf, c.pool)
 end
 
 function socket.readline(id, sep)
 	sep = sep or "\n"
-	local c = reading(id)
+	local c = must(id)
 	local line = driver.readline(c.buf, c.pool, sep)
 	if line then
 		return line
 	end
 	if c.up then
-		await(c, sep)
-		if c.up then
-			return driver.readline(c.buf, c.pool, sep)
-		end
+		c:await(sep)
+	end
+	if c.up then
+		return driver.readline(c.buf, c.pool, sep)
 	end
 	return false, driver.readall(c.buf, c.pool)
 end
@@ -413,34 +414,20 @@ end
 -- Wait for data or the close; true while the socket is still up.
 function socket.block(id)
 	local c = conns[id]
-	if c == nil or not c.up then
+	if not (c and c.up) then
 		return false
 	end
-	await(c, 0)
+	c:await(0)
 	return c.up
 end
 
-socket.write = assert(driver.send)
-socket.lwrite = assert(driver.lsend)
-socket.header = assert(driver.header)
-
-function socket.invalid(id)
-	return conns[id] == nil
-end
-
-function socket.disconnected(id)
-	local c = conns[id]
-	if c then
-		return not (c.up or c.opening)
-	end
-end
-
+-- Listen; returns the id, and the address and port actually listened on.
 function socket.listen(host, port, backlog)
 	local id = driver.listen(host, port, backlog)
 	assert(conns[id] == nil)
-	local c = { id = id, up = false, listening = true }
+	local c = new_conn { id = id, up = false, listening = true }
 	conns[id] = c
-	park(c)
+	c:park()
 	return id, c.addr, c.port
 end
 
@@ -448,72 +435,53 @@ end
 -- calls socket.start(id)).
 function socket.abandon(id)
 	local c = conns[id]
-	if c == nil then
-		return
-	end
-	c.up = false
-	rouse(c)
-	close_hooks[id] = nil
 	conns[id] = nil
+	close_hooks[id] = nil
+	if c then
+		c.up = false
+		c:rouse()
+	end
 end
 
--- Close the connection when more than `limit` bytes wait in its buffer.
-function socket.limit(id, limit)
-	local c = assert(conns[id])
-	c.limit = limit
-end
+-- Close the connection when more than `limit` bytes wait unread in its buffer.
+function socket.limit(id, limit) must(id).limit = limit end
+
+function socket.warning(id, callback) must(id).warn = callback end
+
+function socket.onclose(id, callback) close_hooks[id] = callback end
 
 ---------------------------------------------------------------------------
--- UDP
+-- UDP: datagrams go to the callback(data, address); address is for sendto
 
-local function adopt_udp(id, callback)
-	assert(not conns[id], "socket is not closed")
-	conns[id] = { id = id, up = true, udp = true, accept = callback }
-end
-
-function socket.udp(callback, host, port)
-	local id = driver.udp(host, port)
-	adopt_udp(id, callback)
+local function new_udp(id, callback)
+	assert(conns[id] == nil, "socket is not closed")
+	conns[id] = new_conn { id = id, up = true, udp = true, accept = callback }
 	return id
 end
 
+function socket.udp(callback, host, port) return new_udp(driver.udp(host, port), callback) end
+function socket.udp_listen(addr, port, callback) return new_udp(driver.udp_listen(addr, port), callback) end
+function socket.udp_dial(addr, port, callback) return new_udp(driver.udp_dial(addr, port), callback) end
+
+-- Set the default peer of an UDP socket (then socket.write sends to it).
 function socket.udp_connect(id, addr, port, callback)
 	local c = conns[id]
-	if c == nil then
-		adopt_udp(id, callback)
+	if not c then
+		new_udp(id, callback)
 	else
 		assert(c.udp)
-		if callback then
-			c.accept = callback
-		end
+		c.accept = callback or c.accept
 	end
 	driver.udp_connect(id, addr, port)
 end
 
-function socket.udp_listen(addr, port, callback)
-	local id = driver.udp_listen(addr, port)
-	adopt_udp(id, callback)
-	return id
-end
-
-function socket.udp_dial(addr, port, callback)
-	local id = driver.udp_dial(addr, port)
-	adopt_udp(id, callback)
-	return id
-end
-
+-- straight from the driver
+socket.write = assert(driver.send)
+socket.lwrite = assert(driver.lsend)
+socket.header = assert(driver.header)
 socket.sendto = assert(driver.udp_send)
 socket.udp_address = assert(driver.udp_address)
 socket.netstat = assert(driver.info)
 socket.resolve = assert(driver.resolve)
-
-function socket.warning(id, callback)
-	local c = assert(conns[id])
-	c.on_warning = callback
-end
-
-function socket.onclose(id, callback)
-	close_hooks[id] = callback
-end
 
 return socket
