@@ -222,32 +222,18 @@ lclearbuffer(lua_State *L) {
 	return 0;
 }
 
-/* readall(buffer, pool) -> string */
+/* readall(buffer, pool) -> every unread byte as one string ("" when none) */
 static int
 lreadall(lua_State *L) {
 	struct sockbuf *sb = to_sockbuf(L, 1);
 	if (sb == NULL)
 		return luaL_error(L, "Need buffer object at param 1");
 	luaL_checktype(L, 2, LUA_TTABLE);
-	luaL_Buffer b;
-	luaL_buffinitsize(L, &b, (size_t)sb->total);
-	while (sb->head) {
-		struct chunk *c = sb->head;
-		luaL_addlstring(&b, c->data + sb->offset, (size_t)(c->size - sb->offset));
-		drop_head(sb);
-	}
-	sb->total = 0;
-	luaL_pushresult(&b);
+	if (sb->total > 0)
+		take_front(L, sb, sb->total, 0);
+	else
+		lua_pushliteral(L, "");
 	return 1;
-}
-
-/* drop(msg, size) : free a message block */
-static int
-ldrop(lua_State *L) {
-	void *msg = lua_touserdata(L, 1);
-	luaL_checkinteger(L, 2);
-	skynet_free(msg);
-	return 0;
 }
 
 /* does sep occur at byte `pos` of chunk c (possibly spanning chunks)? */
@@ -306,6 +292,14 @@ lreadline(lua_State *L) {
 		}
 		pos++;
 	}
+	return 0;
+}
+
+/* drop(msg, size): free a message block nobody will read */
+static int
+ldrop(lua_State *L) {
+	luaL_checkinteger(L, 2);
+	skynet_free(lua_touserdata(L, 1));
 	return 0;
 }
 
@@ -784,47 +778,72 @@ lresolve(lua_State *L) {
 	return 1;
 }
 
+/*
+ * The module's functions.  Those marked SERVICE act for the calling service:
+ * they get its skynet_context (the registry's "skynet_context") as upvalue 1.
+ */
+#define PLAIN 0
+#define SERVICE 1
+
+static const struct {
+	const char *name;
+	lua_CFunction fn;
+	int needs;
+} driver_api[] = {
+	/* receive buffers */
+	{ "buffer", lnewbuffer, PLAIN },
+	{ "clear", lclearbuffer, PLAIN },
+	{ "pop", lpopbuffer, PLAIN },
+	{ "push", lpushbuffer, PLAIN },
+	{ "readall", lreadall, PLAIN },
+	{ "readline", lreadline, PLAIN },
+	/* messages and bytes */
+	{ "drop", ldrop, PLAIN },
+	{ "header", lheader, PLAIN },
+	{ "str2p", lstr2p, PLAIN },
+	{ "unpack", lunpack, PLAIN },
+	{ "info", linfo, PLAIN },
+	/* TCP */
+	{ "bind", lbind, SERVICE },
+	{ "close", lclose, SERVICE },
+	{ "connect", lconnect, SERVICE },
+	{ "listen", llisten, SERVICE },
+	{ "lsend", lsendlow, SERVICE },
+	{ "nodelay", lnodelay, SERVICE },
+	{ "pause", lpause, SERVICE },
+	{ "send", lsend, SERVICE },
+	{ "shutdown", lshutdown, SERVICE },
+	{ "start", lstart, SERVICE },
+	/* UDP */
+	{ "udp", ludp, SERVICE },
+	{ "udp_address", ludp_address, SERVICE },
+	{ "udp_connect", ludp_connect, SERVICE },
+	{ "udp_dial", ludp_dial, SERVICE },
+	{ "udp_listen", ludp_listen, SERVICE },
+	{ "udp_send", ludp_send, SERVICE },
+	/* names */
+	{ "resolve", lresolve, SERVICE },
+};
+
 LUAMOD_API int
 luaopen_skynet_socketdriver(lua_State *L) {
 	luaL_checkversion(L);
-	static const luaL_Reg plain[] = {
-		{ "buffer", lnewbuffer },
-		{ "push", lpushbuffer },
-		{ "pop", lpopbuffer },
-		{ "drop", ldrop },
-		{ "readall", lreadall },
-		{ "clear", lclearbuffer },
-		{ "readline", lreadline },
-		{ "str2p", lstr2p },
-		{ "header", lheader },
-		{ "info", linfo },
-		{ "unpack", lunpack },
-		{ NULL, NULL },
-	};
-	static const luaL_Reg with_context[] = {
-		{ "connect", lconnect },
-		{ "close", lclose },
-		{ "shutdown", lshutdown },
-		{ "listen", llisten },
-		{ "send", lsend },
-		{ "lsend", lsendlow },
-		{ "bind", lbind },
-		{ "start", lstart },
-		{ "pause", lpause },
-		{ "nodelay", lnodelay },
-		{ "udp", ludp },
-		{ "udp_connect", ludp_connect },
-		{ "udp_dial", ludp_dial },
-		{ "udp_listen", ludp_listen },
-		{ "udp_send", ludp_send },
-		{ "udp_address", ludp_address },
-		{ "resolve", lresolve },
-		{ NULL, NULL },
-	};
-	luaL_newlib(L, plain);
+	size_t count = sizeof(driver_api) / sizeof(driver_api[0]);
+	lua_createtable(L, 0, (int)count);
 	lua_getfield(L, LUA_REGISTRYINDEX, "skynet_context");
-	if (lua_touserdata(L, -1) == NULL)
+	void *ctx = lua_touserdata(L, -1);
+	lua_pop(L, 1);
+	if (ctx == NULL)
 		return luaL_error(L, "Init skynet context first");
-	luaL_setfuncs(L, with_context, 1);
+	size_t i;
+	for (i = 0; i < count; i++) {
+		if (driver_api[i].needs == SERVICE) {
+			lua_pushlightuserdata(L, ctx);
+			lua_pushcclosure(L, driver_api[i].fn, 1);
+		} else {
+			lua_pushcfunction(L, driver_api[i].fn);
+		}
+		lua_setfield(L, -2, driver_api[i].name);
+	}
 	return 1;
 }
