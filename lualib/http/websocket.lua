@@ -1,0 +1,688 @@
+-- http.websocket: WebSocket (RFC 6455) servers and clients over skynet.socket.
+--
+-- Server: websocket.accept(id, handle, protocol, addr, options) runs the connection to its
+-- end, calling handle.connect(id), handle.handshake(id, header, url), handle.message(id, msg,
+-- "text"|"binary"), handle.ping(id, payload), handle.pong(id, payload),
+-- handle.close(id, code, reason), handle.error(id, err), handle.warning(ws, kbytes).
+-- options: upgrade = { header, method, url } for a request httpd has already read;
+-- max_frame_size (default 256 KiB) bounds a frame and a reassembled message;
+-- protocols = a list of accepted subprotocols (default { "chat" }).
+-- Client: websocket.connect(url, header, timeout) -> id; websocket.read(id) -> message, or
+-- false, close payload, code, reason.  Both: write(id, data, "text"|"binary", masking_key),
+-- ping, pong, close(id, code, reason), addrinfo, real_ip, is_close.
+--
+-- A peer that breaks the protocol gets a close frame with the code RFC 6455 section 7.4
+-- names (1002 protocol error, 1007 bad UTF-8, 1009 too big), a log line, and the connection
+-- is closed.
+
+local skynet = require "skynet"
+local socket = require "skynet.socket"
+local crypt = require "skynet.crypt"
+local internal = require "http.internal"
+local httpd = require "http.httpd"
+local sockethelper = require "http.sockethelper"
+
+local socket_error = sockethelper.socket_error
+
+local M = {}
+
+local GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+local DEFAULT_MAX = 256 * 1024
+
+M.MAX_FRAME_SIZE = DEFAULT_MAX
+
+local OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0, 1, 2, 8, 9, 10
+local opname = { [OP_CONT] = "frame", [OP_TEXT] = "text", [OP_BINARY] = "binary",
+	[OP_CLOSE] = "close", [OP_PING] = "ping", [OP_PONG] = "pong" }
+local opnum = { text = OP_TEXT, binary = OP_BINARY, close = OP_CLOSE, ping = OP_PING,
+	pong = OP_PONG }
+
+local conns = {}  -- socket id -> connection state
+
+-- A protocol violation: raised inside the reader, turned into a close frame by the caller.
+local Violation = {}
+Violation.__index = Violation
+Violation.__tostring = function(v)
+	return string.format("websocket protocol error %d: %s", v.code, v.reason)
+end
+
+local function violation(code, reason)
+	error(setmetatable({ code = code, reason = reason }, Violation), 0)
+end
+
+local function is_violation(e)
+	return getmetatable(e) == Violation
+end
+
+---------------------------------------------------------------------------
+-- frames
+
+local function send_frame(ws, op, data, masking_key)
+	data = data or ""
+	local n = #data
+	local b1 = 0x80 | op
+	local maskbit = masking_key and 0x80 or 0
+	local head
+	if n < 126 then
+		head = string.pack("BB", b1, maskbit | n)
+	elseif n < 0x10000 then
+		head = string.pack(">BBI2", b1, maskbit | 126, n)
+	else
+		head = string.pack(">BBI8", b1, maskbit | 127, n)
+	end
+	if masking_key then
+		local key = string.pack(">I4", masking_key)
+		head = head .. key
+		if n > 0 then
+			data = crypt.xor_str(data, key)
+		end
+	end
+	ws.write(head .. data)
+end
+
+local function random_mask()
+	return string.unpack("<I4", crypt.randomkey())
+end
+
+-- Frames a client sends are masked (RFC 6455 5.3): a random key unless one is given.
+local function send(ws, op, data, masking_key)
+	if ws.mode == "client" and not masking_key then
+		masking_key = random_mask()
+	end
+	send_frame(ws, op, data, masking_key)
+end
+
+-- Reads one frame; returns fin, opcode, payload (unmasked).
+local function read_frame(ws)
+	local read = ws.read
+	local b1, b2 = string.unpack("BB", read(2))
+	local fin = b1 & 0x80 ~= 0
+	if b1 & 0x70 ~= 0 then
+		violation(1002, "reserved bits set without a negotiated extension")
+	end
+	local op = b1 & 0x0f
+	if not opname[op] then
+		violation(1002, "reserved opcode " .. op)
+	end
+	local masked = b2 & 0x80 ~= 0
+	local len = b2 & 0x7f
+	if op >= 8 then
+		if not fin then
+			violation(1002, "fragmented control frame")
+		end
+		if len > 125 then
+			violation(1002, "control frame payload over 125 bytes")
+		end
+	end
+	if ws.mode == "server" and not masked then
+		violation(1002, "unmasked frame from a client")
+	elseif ws.mode == "client" and masked then
+		violation(1002, "masked frame from a server")
+	end
+	if len == 126 then
+		len = string.unpack(">I2", read(2))
+	elseif len == 127 then
+		len = string.unpack(">i8", read(8))
+		if len < 0 then
+			violation(1002, "64-bit payload length with the high bit set")
+		end
+	end
+	local max = ws.max_size
+	if max and len > max then
+		violation(1009, string.format("frame of %d bytes over the limit of %d", len, max))
+	end
+	local key = masked and read(4)
+	local payload = len > 0 and read(len) or ""
+	if key and len > 0 then
+		payload = crypt.xor_str(payload, key)
+	end
+	return fin, op, payload
+end
+
+-- Close codes a peer may send (RFC 6455 7.4.1 and the IANA registry).
+local function valid_close_code(code)
+	return (code >= 1000 and code <= 1003) or (code >= 1007 and code <= 1014)
+		or (code >= 3000 and code <= 4999)
+end
+
+local function parse_close(payload)
+	local n = #payload
+	if n == 0 then
+		return nil, ""
+	end
+	if n == 1 then
+		violation(1002, "close frame with a 1-byte payload")
+	end
+	local code = string.unpack(">I2", payload)
+	local reason = payload:sub(3)
+	if not valid_close_code(code) then
+		violation(1002, "invalid close code " .. code)
+	end
+	if not utf8.len(reason) then
+		violation(1007, "close reason is not valid UTF-8")
+	end
+	return code, reason
+end
+
+-- Reads until one event: "message", data, "text"|"binary"; "ping"/"pong", payload;
+-- "close", code, reason.  Fragments in progress live in ws between calls, so control frames
+-- between fragments come out in order.
+local function receive(ws)
+	while true do
+		local fin, op, payload = read_frame(ws)
+		if op == OP_CLOSE then
+			return "close", parse_close(payload)
+		elseif op == OP_PING then
+			return "ping", payload
+		elseif op == OP_PONG then
+			return "pong", payload
+		end
+		local parts = ws.parts
+		if op == OP_CONT then
+			if not parts then
+				violation(1002, "continuation frame with no message to continue")
+			end
+			parts[#parts + 1] = payload
+			ws.partsize = ws.partsize + #payload
+		else
+			if parts then
+				violation(1002, "new data frame while a fragmented message is open")
+			end
+			if not fin then
+				ws.parts, ws.partop, ws.partsize = { payload }, op, #payload
+			end
+		end
+		local max = ws.max_size
+		if ws.parts and max and ws.partsize > max then
+			violation(1009, string.format("message over the limit of %d bytes", max))
+		end
+		if fin then
+			if ws.parts then
+				payload, op = table.concat(ws.parts), ws.partop
+				ws.parts, ws.partop, ws.partsize = nil, nil, nil
+			end
+			if op == OP_TEXT and not utf8.len(payload) then
+				violation(1007, "text message is not valid UTF-8")
+			end
+			return "message", payload, opname[op]
+		end
+	end
+end
+
+---------------------------------------------------------------------------
+-- connection state
+
+local function forget(ws)
+	if conns[ws.id] == ws then
+		conns[ws.id] = nil
+	end
+	if not ws.closed then
+		ws.closed = true
+		ws.shut()
+	end
+end
+
+local function new_conn(id, mode, protocol, hostname)
+	local ws = { id = id, mode = mode }
+	if protocol == "ws" then
+		ws.read = sockethelper.readfunc(id)
+		ws.write = sockethelper.writefunc(id)
+		ws.shut = function()
+			socket.close(id)
+		end
+	elseif protocol == "wss" then
+		local tls = require "http.tlshelper"
+		local ctx
+		if mode == "client" then
+			M.tls_client = M.tls_client or tls.newctx()
+			ctx = tls.newtls("client", M.tls_client, hostname)
+			tls.init_requestfunc(id, ctx)(hostname)
+		else
+			if not M.tls_server then
+				local c = tls.newctx()
+				c:set_cert(skynet.getenv "certfile" or "./server-cert.pem",
+					skynet.getenv "keyfile" or "./server-key.pem")
+				M.tls_server = c
+			end
+			ctx = tls.newtls("server", M.tls_server)
+			tls.init_responsefunc(id, ctx)()
+		end
+		ws.read = tls.readfunc(id, ctx)
+		ws.write = tls.writefunc(id, ctx)
+		ws.shut = function()
+			socket.close(id)
+			ctx:close()
+		end
+	else
+		error(string.format("invalid websocket protocol:%s", tostring(protocol)))
+	end
+	conns[id] = ws
+	return ws
+end
+
+-- Hands bytes read past the handshake back to the frame reader.
+local function unread(ws, s)
+	if s and s ~= "" and not sockethelper.unread(ws.read, s) then
+		local read, pending = ws.read, s
+		ws.read = function(sz)
+			if not pending then
+				return read(sz)
+			end
+			local p = pending
+			if sz == nil or sz == #p then
+				pending = nil
+				ws.read = read
+				return p
+			elseif sz < #p then
+				pending = p:sub(sz + 1)
+				return p:sub(1, sz)
+			end
+			pending = nil
+			ws.read = read
+			return p .. read(sz - #p)
+		end
+	end
+end
+
+local function call(ws, name, ...)
+	local h = ws.handle
+	local f = h and h[name]
+	if f then
+		f(ws.id, ...)
+	end
+end
+
+-- After our close frame the peer's frames are read and dropped until its close frame, its
+-- end of stream, or `LINGER` (1/100 s) has passed: closing a socket with unread bytes would
+-- reset it, and the peer could lose our close frame.
+local LINGER = 100
+
+local function drain(ws)
+	skynet.timeout(LINGER, function()
+		forget(ws)
+	end)
+	ws.reading = true
+	pcall(function()
+		while not ws.closed do
+			if receive(ws) == "close" then
+				break
+			end
+		end
+	end)
+	ws.reading = false
+	forget(ws)
+end
+
+-- Sends our close frame; the connection is closed once the peer answers (or LINGER passed).
+local function start_close(ws, payload)
+	if ws.closing or ws.closed then
+		return
+	end
+	ws.closing = true
+	local ok, err = pcall(send, ws, OP_CLOSE, payload)
+	if not ok then
+		forget(ws)
+		return err
+	end
+	if not ws.reading then
+		skynet.fork(drain, ws)
+	else
+		skynet.timeout(LINGER, function()
+			forget(ws)
+		end)
+	end
+end
+
+-- Ends a connection whose peer broke the protocol: log line, close frame, socket closed.
+local function fail(ws, v)
+	skynet.error(string.format("websocket %d (%s): %s; closing with %d", ws.id,
+		tostring(ws.addr), v.reason, v.code))
+	ws.reading = false
+	start_close(ws, string.pack(">I2", v.code))
+end
+
+---------------------------------------------------------------------------
+-- server
+
+local function header_has_token(v, token)
+	if type(v) == "table" then
+		v = table.concat(v, ",")
+	end
+	for item in v:gmatch "[^,]+" do
+		if item:match "^%s*(.-)%s*$":lower() == token then
+			return true
+		end
+	end
+	return false
+end
+
+-- Reads and answers the opening handshake.  Returns header, url; or a status code, reason.
+local function server_handshake(ws, upgrade)
+	local header, method, url, minor
+	if upgrade then
+		header, method, url = upgrade.header, upgrade.method, upgrade.url
+		minor = "1"
+	else
+		local lines = {}
+		local rest, reason, status = internal.recvheader(ws.read, lines, "")
+		if not rest then
+			return status or 400, reason
+		end
+		unread(ws, rest)
+		local line = lines[1] or ""
+		local major
+		method, url, major, minor = line:match "^(%S+) (%S+) HTTP/(%d)%.(%d)$"
+		if not method then
+			return 400, "bad request line"
+		end
+		if major ~= "1" then
+			return 505, "HTTP version " .. major .. "." .. minor
+		end
+		local err
+		header, err = internal.parseheader(lines, 2, {}, true)
+		if not header then
+			return 400, err
+		end
+	end
+	if method ~= "GET" then
+		return 400, "need GET method"
+	end
+	if minor ~= "1" then
+		return 505, "websocket needs HTTP/1.1"
+	end
+	local up = header.upgrade
+	if not up or not header_has_token(up, "websocket") then
+		return 426, "Upgrade Required"
+	end
+	if not header.host then
+		return 400, "host Required"
+	end
+	if not header.connection or not header_has_token(header.connection, "upgrade") then
+		return 400, "Connection must Upgrade"
+	end
+	local key = header["sec-websocket-key"]
+	if type(key) ~= "string" then
+		return 400, "Sec-WebSocket-Key Required"
+	end
+	local ok, raw = pcall(crypt.base64decode, key)
+	if not ok or #raw ~= 16 then
+		return 400, "Sec-WebSocket-Key invalid"
+	end
+	if header["sec-websocket-version"] ~= "13" then
+		return 400, "Sec-WebSocket-Version must 13"
+	end
+	local chosen = ""
+	local offered = header["sec-websocket-protocol"]
+	if offered then
+		if type(offered) == "table" then
+			offered = table.concat(offered, ",")
+		end
+		local accepted = ws.protocols or { "chat" }
+		for name in offered:gmatch "[^%s,]+" do
+			for _, want in ipairs(accepted) do
+				if name == want then
+					chosen = "Sec-WebSocket-Protocol: " .. name .. "\r\n"
+					break
+				end
+			end
+			if chosen ~= "" then
+				break
+			end
+		end
+		if chosen == "" then
+			return 400, "Sec-WebSocket-Protocol need include " .. table.concat(accepted, " or ")
+		end
+	end
+	ws.real_ip = header["x-real-ip"]
+	local accept = crypt.base64encode(crypt.sha1(key .. GUID))
+	ws.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+		.. "Sec-WebSocket-Accept: " .. accept .. "\r\n" .. chosen .. "\r\n")
+	return header, url
+end
+
+local function serve(ws, options)
+	call(ws, "connect")
+	local header, url = server_handshake(ws, options and options.upgrade)
+	if type(header) == "number" then
+		local code, reason = header, url
+		skynet.error(string.format("websocket %d (%s): handshake refused, %d %s", ws.id,
+			tostring(ws.addr), code, tostring(reason)))
+		httpd.write_response(ws.write, code, reason)
+		forget(ws)
+		call(ws, "close")
+		return
+	end
+	call(ws, "handshake", header, url)
+	while true do
+		ws.reading = true
+		local what, a, b = receive(ws)
+		ws.reading = false
+		if what == "close" then
+			-- the peer's close: answer it (echoing its code) unless it answers ours, then
+			-- close the connection
+			if not ws.closing then
+				ws.closing = true
+				pcall(send, ws, OP_CLOSE, a and string.pack(">I2", a) or nil)
+			end
+			forget(ws)
+			call(ws, "close", a, b)
+			return
+		elseif ws.closing then
+			-- closed by us (websocket.close): frames before the peer's close are dropped
+		elseif what == "message" then
+			call(ws, "message", a, b)
+		elseif what == "ping" then
+			send(ws, OP_PONG, a)
+			call(ws, "ping", a)
+		elseif what == "pong" then
+			call(ws, "pong", a)
+		end
+		if ws.closed then
+			call(ws, "close")
+			return
+		end
+	end
+end
+
+function M.accept(id, handle, protocol, addr, options)
+	if not (options and options.upgrade) then
+		local ok, err = socket.start(id)
+		if not ok then
+			return false, err
+		end
+	end
+	local ws = new_conn(id, "server", protocol or "ws")
+	ws.handle = handle
+	ws.addr = addr
+	ws.max_size = options and options.max_frame_size or M.MAX_FRAME_SIZE
+	ws.protocols = options and options.protocols
+	local on_warning = handle and handle.warning
+	if on_warning then
+		socket.warning(id, function(_, kbytes)
+			on_warning(ws, kbytes)
+		end)
+	end
+	local ok, err = xpcall(serve, function(e)
+		if is_violation(e) or e == socket_error then
+			return e
+		end
+		return debug.traceback(tostring(e), 2)
+	end, ws, options)
+	if ok then
+		return true
+	end
+	if is_violation(err) then
+		fail(ws, err)
+		call(ws, "error", tostring(err))
+		return true
+	end
+	local closed = ws.closed
+	forget(ws)
+	if err == socket_error then
+		local msg = tostring(err)
+		if closed then
+			call(ws, "close")
+		else
+			call(ws, "error", msg)
+		end
+		return true
+	end
+	return false, err
+end
+
+---------------------------------------------------------------------------
+-- client
+
+local function client_handshake(ws, host, uri, header)
+	local key = crypt.base64encode(crypt.randomkey() .. crypt.randomkey())
+	local h = {
+		["Upgrade"] = "websocket",
+		["Connection"] = "Upgrade",
+		["Sec-WebSocket-Version"] = "13",
+		["Sec-WebSocket-Key"] = key,
+	}
+	if header then
+		for k, v in pairs(header) do
+			assert(h[k] == nil, k)
+			h[k] = v
+		end
+	end
+	local got = {}
+	local code, rest = internal.request(ws, "GET", host, uri, got, h)
+	if code ~= 101 then
+		error(string.format("websocket handshake error: code[%s] info:%s", code, rest))
+	end
+	unread(ws, rest)
+	if not got.upgrade or not header_has_token(got.upgrade, "websocket") then
+		error "websocket handshake upgrade must websocket"
+	end
+	if not got.connection or not header_has_token(got.connection, "upgrade") then
+		error "websocket handshake connection must upgrade"
+	end
+	local accept = got["sec-websocket-accept"]
+	if not accept then
+		error "websocket handshake need Sec-WebSocket-Accept"
+	end
+	if accept ~= crypt.base64encode(crypt.sha1(key .. GUID)) then
+		error "websocket handshake invalid Sec-WebSocket-Accept"
+	end
+end
+
+function M.connect(url, header, timeout)
+	local protocol, host, uri = url:match "^(wss?)://([^/]+)(.*)$"
+	if not protocol then
+		error(string.format("invalid protocol: %s", tostring(url:match "^(%a+)://")))
+	end
+	local addr, port = host:match "^([^:]+):?(%d*)$"
+	if not addr then
+		addr, port = host:match "^%[(.-)%]:?(%d*)$"
+	end
+	assert(addr, "invalid websocket host " .. host)
+	port = port ~= "" and tonumber(port) or (protocol == "ws" and 80 or 443)
+	uri = uri == "" and "/" or uri
+	local hostname = not addr:match "^[%d%.]+$" and not addr:find(":", 1, true) and addr or nil
+	local id = sockethelper.connect(addr, port, timeout)
+	local ok, ws = pcall(new_conn, id, "client", protocol, hostname)
+	if not ok then
+		socket.close(id)
+		error(ws)
+	end
+	ws.addr = host
+	local ok2, err = pcall(client_handshake, ws, host, uri, header)
+	if not ok2 then
+		forget(ws)
+		error(err)
+	end
+	return id
+end
+
+local function must(id)
+	local ws = conns[id]
+	assert(ws and not ws.closing, "websocket is closed")
+	return ws
+end
+
+-- Reads the next message (answering pings).  Returns data; or false, close payload, code,
+-- reason when the connection is closed (by the peer's close frame, a protocol error or the
+-- socket).
+function M.read(id)
+	local ws = must(id)
+	while true do
+		ws.reading = true
+		local ok, what, a, b = pcall(receive, ws)
+		ws.reading = false
+		if not ok then
+			if is_violation(what) then
+				fail(ws, what)
+				return false, string.pack(">I2", what.code) .. what.reason, what.code, what.reason
+			end
+			forget(ws)
+			if what == socket_error then
+				return false, tostring(what)
+			end
+			error(what)
+		end
+		if what == "message" then
+			if not ws.closing then
+				return a, b
+			end
+		elseif what == "ping" then
+			if not ws.closing then
+				send(ws, OP_PONG, a)
+			end
+		elseif what == "close" then
+			if not ws.closing then
+				ws.closing = true
+				pcall(send, ws, OP_CLOSE, a and string.pack(">I2", a) or nil)
+			end
+			forget(ws)
+			return false, a and (string.pack(">I2", a) .. b) or "", a, b
+		end
+	end
+end
+
+function M.write(id, data, fmt, masking_key)
+	local ws = must(id)
+	fmt = fmt or "text"
+	local op = assert(fmt == "text" and OP_TEXT or fmt == "binary" and OP_BINARY,
+		"websocket format must be text or binary")
+	send(ws, op, data, masking_key)
+end
+
+function M.ping(id, data)
+	send(must(id), OP_PING, data)
+end
+
+function M.pong(id, data)
+	send(must(id), OP_PONG, data)
+end
+
+function M.addrinfo(id)
+	return must(id).addr
+end
+
+function M.real_ip(id)
+	return must(id).real_ip
+end
+
+function M.close(id, code, reason)
+	local ws = conns[id]
+	if not ws then
+		return
+	end
+	local payload
+	if code then
+		payload = string.pack(">I2", code) .. (reason or "")
+	end
+	local err = start_close(ws, payload)
+	if err then
+		skynet.error(tostring(err))
+	end
+end
+
+function M.is_close(id)
+	local ws = conns[id]
+	return ws == nil or ws.closing == true
+end
+
+return M
