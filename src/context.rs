@@ -6,6 +6,7 @@ use crate::log::{self, ServiceLog};
 use crate::message::*;
 use crate::module::Module;
 use crate::monitor::Monitor;
+use crate::pending::{self, Pending};
 use crate::mq::{global, next_queue, MessageQueue};
 use crate::timer;
 use std::cell::Cell;
@@ -34,6 +35,8 @@ pub struct Context {
     message_count: AtomicU64,
     logfile: Mutex<Option<ServiceLog>>,
     has_logfile: AtomicBool,
+    /// Requests taken and not answered: each gets PTYPE_ERROR when the service goes.
+    pending: Pending,
 }
 
 static TOTAL: AtomicUsize = AtomicUsize::new(0);
@@ -153,6 +156,9 @@ impl Context {
                 f.output(msg.source, ptype, msg.session, msg.data, size);
             }
         }
+        if pending::is_request(ptype, msg.session, msg.source) {
+            self.pending.open((msg.source, msg.session));
+        }
         // One thread dispatches a service at a time: no read-modify-write needed.
         self.message_count.store(self.message_count.load(Relaxed) + 1, Relaxed);
         let cb = self.callback.load(Acquire);
@@ -194,6 +200,10 @@ impl Drop for Context {
     fn drop(&mut self) {
         self.close_log();
         self.module.release_instance(self.instance.load(Relaxed));
+        // The service is gone for good: its open requests will never be answered otherwise.
+        for (caller, session) in self.pending.take_all() {
+            answer_error(self.handle, caller, session);
+        }
         self.queue.mark_release();
         if !self.reserved.load(SeqCst) {
             TOTAL.fetch_sub(1, SeqCst);
@@ -232,6 +242,7 @@ pub fn launch(name: &str, param: &str) -> Option<u32> {
             message_count: AtomicU64::new(0),
             logfile: Mutex::new(None),
             has_logfile: AtomicBool::new(false),
+            pending: Pending::default(),
         })
     });
     // No arguments reach the module as NULL, as upstream passes them (a logger writes to
@@ -263,6 +274,15 @@ pub fn bounce(from: u32, mut msg: Message) {
     let ptype = msg.ptype();
     if msg.source != 0 && ptype != PTYPE_RESPONSE && ptype != PTYPE_ERROR {
         let _ = push(msg.source, Message::new(from, msg.session, std::ptr::null_mut(), 0, PTYPE_ERROR));
+    }
+}
+
+/// Tells `caller` that its request `session` to `from` failed.
+fn answer_error(from: u32, caller: u32, session: i32) {
+    if harbor::is_remote(caller) {
+        harbor::send_to_handle(caller, from, session, PTYPE_ERROR, std::ptr::null_mut(), 0);
+    } else {
+        let _ = push(caller, Message::new(from, session, std::ptr::null_mut(), 0, PTYPE_ERROR));
     }
 }
 
@@ -330,8 +350,13 @@ pub fn send(
         Ok(p) => p,
         Err(code) => return code,
     };
-    let source = if source == 0 { from } else { source };
     let ptype = ptype & 0xff;
+    if let Some(c) = ctx {
+        if let Some(req) = pending::settled_by(ptype, session, source, destination, from) {
+            c.pending.close(req);
+        }
+    }
+    let source = if source == 0 { from } else { source };
     if destination == 0 {
         if !data.is_null() {
             log::error(from, "error: Destination address can't be 0");
@@ -491,6 +516,7 @@ pub(crate) mod tests {
             message_count: AtomicU64::new(0),
             logfile: Mutex::new(None),
             has_logfile: AtomicBool::new(false),
+            pending: Pending::default(),
         })
     }
 

@@ -17,6 +17,7 @@ pub mod message;
 pub mod module;
 pub mod monitor;
 pub mod mq;
+pub mod pending;
 pub mod scheduler;
 pub mod snlua;
 pub mod socket;
