@@ -1,0 +1,24 @@
+-- Start service of the gate tests: a watchdog, its gate, and the gate's limits from the
+-- config (gate_maxclient, gate_packet_timeout, gate_maxbytes, gate_maxpending). It logs
+-- "gate test: listening on <addr> <port>" once the gate accepts.
+local skynet = require "skynet"
+
+local function num(key)
+	local v = skynet.getenv(key)
+	return v and tonumber(v)
+end
+
+skynet.start(function()
+	local watchdog = skynet.newservice("echo_watchdog")
+	local addr, port = skynet.call(watchdog, "lua", "start", {
+		address = "127.0.0.1",
+		port = 0,
+		maxclient = num "gate_maxclient",
+		packet_timeout = num "gate_packet_timeout",
+		maxbytes = num "gate_maxbytes",
+		maxpending = num "gate_maxpending",
+		nodelay = true,
+	})
+	skynet.error("gate test: listening on", addr, port)
+	skynet.exit()
+end)
