@@ -285,19 +285,19 @@ function gateserver.start(handler)
 		end
 	end
 
-	skynet.register_protocol {
-		name = "socket",
-		id = skynet.PTYPE_SOCKET,
-		unpack = function(msg, sz)
-			return netpack.filter(packets, msg, sz)
-		end,
-		dispatch = function(_, _, q, kind, ...)
-			packets = q
-			if kind then
-				EVENT[kind](...)
-			end
-		end,
-	}
+	-- PTYPE_SOCKET: netpack turns each event into a kind and its values
+	local function unpack_event(msg, sz)
+		return netpack.filter(packets, msg, sz)
+	end
+	local function on_event(_, _, q, kind, ...)
+		packets = q
+		local f = kind and EVENT[kind]
+		if f then
+			f(...)
+		end
+	end
+	skynet.register_protocol { name = "socket", id = skynet.PTYPE_SOCKET,
+		unpack = unpack_event, dispatch = on_event }
 
 	local function install()
 		skynet.dispatch("lua", function(_, source, cmd, ...)

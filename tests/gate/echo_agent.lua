@@ -5,34 +5,32 @@ local driver = require "skynet.socketdriver"
 
 local fd, watchdog
 
+local function on_packet(session, _, text)
+	skynet.ignoreret()	-- the session is the fd: nothing to answer
+	assert(session == fd)
+	if text == "quit" then
+		skynet.call(watchdog, "lua", "close", fd)
+	else
+		driver.send(fd, string.pack(">s2", text))
+	end
+end
+
 skynet.register_protocol {
 	name = "client",
 	id = skynet.PTYPE_CLIENT,
 	unpack = skynet.tostring,
-	dispatch = function(session, _, text)
-		skynet.ignoreret()
-		assert(session == fd)
-		if text == "quit" then
-			skynet.call(watchdog, "lua", "close", fd)
-		else
-			driver.send(fd, string.pack(">s2", text))
-		end
-	end,
+	dispatch = on_packet,
 }
 
-local CMD = {}
-
-function CMD.start(conf)
-	fd, watchdog = conf.client, conf.watchdog
-	skynet.call(conf.gate, "lua", "forward", fd)
-end
-
-function CMD.disconnect()
-	skynet.exit()
-end
-
 skynet.start(function()
-	skynet.dispatch("lua", function(_, _, cmd, ...)
-		skynet.ret(skynet.pack(CMD[cmd](...)))
+	skynet.dispatch("lua", function(_, _, cmd, conf)
+		if cmd == "disconnect" then
+			skynet.exit()
+			return
+		end
+		assert(cmd == "start")
+		fd, watchdog = conf.client, conf.watchdog
+		skynet.call(conf.gate, "lua", "forward", fd)
+		skynet.retpack()
 	end)
 end)
