@@ -13,35 +13,23 @@ local modreq = require "skynet.require"
 local type, tostring, pairs, next, select = type, tostring, pairs, next, select
 -- xpcall stays global: tracebacks through init_service name it as upstream's do.
 local assert, error, pcall = assert, error, pcall
-local setmetatable = setmetatable
-local tinsert, tremove, tpack, tunpack, tconcat = table.insert, table.remove, table.pack, table.unpack, table.concat
-local format = string.format
-local traceback = debug.traceback
+local setmetatable, ipairs = setmetatable, ipairs
+local tremove, tpack, tunpack, tconcat = table.remove, table.pack, table.unpack, table.concat
+local format, traceback = string.format, debug.traceback
 
 -- captured once: the host may have swapped in profiling versions already
-local co_create = coroutine.create
-local co_resume = coroutine.resume
-local co_yield = coroutine.yield
-local co_running = coroutine.running
-local co_status = coroutine.status
-local co_close = coroutine.close
+local co_create, co_resume, co_yield = coroutine.create, coroutine.resume, coroutine.yield
+local co_running, co_status, co_close = coroutine.running, coroutine.status, coroutine.close
 
-local skynet = {
-	-- message types, the same numbers as the C core uses
-	PTYPE_TEXT = 0,
-	PTYPE_RESPONSE = 1,
-	PTYPE_MULTICAST = 2,
-	PTYPE_CLIENT = 3,
-	PTYPE_SYSTEM = 4,
-	PTYPE_HARBOR = 5,
-	PTYPE_SOCKET = 6,
-	PTYPE_ERROR = 7,
-	PTYPE_QUEUE = 8,	-- only the deprecated skynet.mqueue uses it
-	PTYPE_DEBUG = 9,
-	PTYPE_LUA = 10,
-	PTYPE_SNAX = 11,
-	PTYPE_TRACE = 12,
-}
+local skynet = {}
+
+-- Message types: skynet.PTYPE_<name>, numbered from 0 in this order, as the
+-- C core (include/skynet.h) numbers them.  QUEUE is only used by the
+-- deprecated skynet.mqueue.
+for i, name in ipairs { "TEXT", "RESPONSE", "MULTICAST", "CLIENT", "SYSTEM",
+		"HARBOR", "SOCKET", "ERROR", "QUEUE", "DEBUG", "LUA", "SNAX", "TRACE" } do
+	skynet["PTYPE_" .. name] = i - 1
+end
 
 local PTYPE_RESPONSE = skynet.PTYPE_RESPONSE
 local PTYPE_ERROR = skynet.PTYPE_ERROR
@@ -286,6 +274,25 @@ end
 ---------------------------------------------------------------------------
 -- message entry point
 
+-- A new request task inherits the tag its source announced (PTYPE_TRACE just
+-- before the request), or starts a trace of its own when the protocol traces
+-- every message.  A protocol with trace == false swallows the announcement
+-- and marks the task so that skynet.trace leaves it alone.
+local function adopt_trace(co, p, source)
+	local announced = trace_next[source]
+	trace_next[source] = nil
+	local mode = p.trace
+	if mode == false then
+		tracetags[co] = false
+	elseif announced then
+		core.trace(announced, "request")
+		tracetags[co] = announced
+	elseif mode then
+		current = co
+		skynet.trace()
+	end
+end
+
 local function route(ptype, msg, sz, session, source)
 	if ptype == PTYPE_RESPONSE then
 		local co = waiting[session]
@@ -329,23 +336,8 @@ local function route(ptype, msg, sz, session, source)
 	end
 
 	local co = new_task(handler)
-	serving[co] = session
-	requester[co] = source
-	local flag = p.trace
-	if flag == false then
-		trace_next[source] = nil
-		tracetags[co] = false
-	else
-		local tag = trace_next[source]
-		if tag then
-			trace_next[source] = nil
-			core.trace(tag, "request")
-			tracetags[co] = tag
-		elseif flag then
-			current = co
-			skynet.trace()
-		end
-	end
+	serving[co], requester[co] = session, source
+	adopt_trace(co, p, source)
 	return run(co, session, source, p.unpack(msg, sz))
 end
 
@@ -380,22 +372,33 @@ end
 ---------------------------------------------------------------------------
 -- failures of calls (PTYPE_ERROR)
 
+-- The keys of t whose value is v, in traversal order.
+local function keys_of(t, v)
+	local found = {}
+	for k, value in pairs(t) do
+		if value == v then
+			found[#found + 1] = k
+		end
+	end
+	return found
+end
+
 local function on_error(err_session, err_source)
 	skynet.ignoreret()
-	if err_session == 0 then
-		-- err_source is gone: forget what we owe it, fail what we asked of it
-		for resp, addr in pairs(pending_resp) do
-			if addr == err_source then
-				pending_resp[resp] = nil
-			end
+	if err_session ~= 0 then
+		-- one call failed
+		if outstanding[err_session] then
+			failed[#failed + 1] = err_session
 		end
-		for session, addr in pairs(outstanding) do
-			if addr == err_source then
-				failed[#failed + 1] = session
-			end
-		end
-	elseif outstanding[err_session] then
-		failed[#failed + 1] = err_session
+		return
+	end
+	-- session 0: err_source is gone.  What we owe it is void; every call we
+	-- still wait on there fails.
+	for _, resp in ipairs(keys_of(pending_resp, err_source)) do
+		pending_resp[resp] = nil
+	end
+	for _, session in ipairs(keys_of(outstanding, err_source)) do
+		failed[#failed + 1] = session
 	end
 end
 
@@ -484,77 +487,71 @@ function skynet.wakeup(token)
 end
 
 function skynet.fork(fn, ...)
+	local body = fn
 	local n = select("#", ...)
-	local co
-	if n == 0 then
-		co = new_task(fn)
-	else
+	if n > 0 then
 		local args = { ... }
-		co = new_task(function()
+		body = function()
 			fn(tunpack(args, 1, n))
-		end)
+		end
 	end
-	local t = forks.t + 1
-	forks.t = t
-	forks[t] = co
+	local co = new_task(body)
+	forks.t = forks.t + 1
+	forks[forks.t] = co
 	return co
 end
 
+-- Takes a fork that has not started yet out of the queue; false when co is
+-- not queued.
+local function unqueue_fork(co)
+	local last = forks.t
+	for i = forks.h, last do
+		if forks[i] == co then
+			for j = i, last - 1 do
+				forks[j] = forks[j + 1]
+			end
+			forks[last] = nil
+			forks.t = last - 1
+			return true
+		end
+	end
+	return false
+end
+
+-- The session a blocked task waits on: the task itself, or (a string) the
+-- task whose name tostring(co) contains it.
+local function session_of(target)
+	for session, co in pairs(waiting) do
+		if co == target
+			or (type(target) == "string" and type(co) == "thread" and tostring(co):find(target)) then
+			return session
+		end
+	end
+end
+
 function skynet.killthread(target)
-	local session
-	if type(target) == "string" then
-		for s, co in pairs(waiting) do
-			if type(co) == "thread" and tostring(co):find(target) then
-				session = s
-				break
-			end
-		end
-	else
-		-- a fork that has not run yet just leaves the queue
-		local t = forks.t
-		for i = forks.h, t do
-			if forks[i] == target then
-				table.move(forks, i + 1, t, i)
-				forks[t] = nil
-				forks.t = t - 1
-				return target
-			end
-		end
-		for s, co in pairs(waiting) do
-			if co == target then
-				session = s
-				break
-			end
-		end
+	if type(target) ~= "string" and unqueue_fork(target) then
+		return target
 	end
-	if session == nil then
-		return
-	end
-	local co = waiting[session]
+	local session = session_of(target)
+	local co = session and waiting[session]
 	if type(co) ~= "thread" then
 		return
 	end
-	local addr = requester[co]
+	-- a request it was serving gets an error reply
+	local addr, owed = requester[co], serving[co]
 	if addr then
-		requester[co] = nil
-		tracetags[co] = nil
-		local owed = serving[co]
 		if owed and owed > 0 then
 			csend(addr, PTYPE_ERROR, owed, "")
 		end
-		serving[co] = nil
+		requester[co], serving[co], tracetags[co] = nil, nil, nil
 	end
-	if outstanding[session] then
-		waiting[session] = BREAK
-		outstanding[session] = nil
-	else
-		waiting[session] = nil
-	end
-	for token, s in pairs(sleepers) do
-		if s == session then
-			sleepers[token] = nil
-			break
-		end
+	-- the answer to a call it made is dropped when it comes
+	waiting[session] = outstanding[session] and BREAK or nil
+	outstanding[session] = nil
+	local token = keys_of(sleepers, session)[1]
+	if token ~= nil then
+		sleepers[token] = nil
 	end
 	co_close(co)
 	return co
@@ -590,12 +587,15 @@ function skynet.time()
 	return skynet.now() / 100 + (start_seconds or skynet.starttime())
 end
 
+-- Environment values are strings; a key can be set once.
 function skynet.getenv(key)
-	return (core.command("GETENV", key))
+	local value = core.command("GETENV", key)
+	return value
 end
 
 function skynet.setenv(key, value)
-	assert(core.command("GETENV", key) == nil, "Can't setenv exist key : " .. key)
+	local taken = skynet.getenv(key) ~= nil
+	assert(not taken, "Can't setenv exist key : " .. key)
 	core.command("SETENV", key .. " " .. value)
 end
 
@@ -618,18 +618,16 @@ skynet.tracelog = core.trace
 
 local trace_count = 0
 function skynet.trace(info)
-	skynet.error("TRACE", tracetags[current])
-	if tracetags[current] == false then
+	local co = current
+	local old = tracetags[co]
+	skynet.error("TRACE", old)
+	if old == false then
 		return	-- forced off for this task
 	end
 	trace_count = trace_count + 1
 	local tag = format(":%08x-%d", skynet.self(), trace_count)
-	tracetags[current] = tag
-	if info then
-		core.trace(tag, "trace " .. info)
-	else
-		core.trace(tag, "trace")
-	end
+	tracetags[co] = tag
+	core.trace(tag, info and ("trace " .. info) or "trace")
 end
 
 function skynet.tracetag()
@@ -689,25 +687,27 @@ function skynet.call(addr, typename, ...)
 	announce_trace(addr, 3)
 	local p = proto[typename]
 	local session = send_with_session(addr, p.id, p.pack(...))
-	if session == nil then
-		error("call to invalid address " .. skynet.address(addr))
+	if session then
+		return p.unpack(yield_call(addr, session))
 	end
-	return p.unpack(yield_call(addr, session))
+	error("call to invalid address " .. skynet.address(addr))
+end
+
+-- The session of an already packed request.
+local function send_packed(addr, typename, msg, sz)
+	local session = send_with_session(addr, proto[typename].id, msg, sz)
+	return assert(session, "call to invalid address")
 end
 
 function skynet.rawcall(addr, typename, msg, sz)
 	announce_trace(addr, 3)
-	local p = proto[typename]
-	local session = assert(send_with_session(addr, p.id, msg, sz), "call to invalid address")
-	return yield_call(addr, session)
+	return yield_call(addr, send_packed(addr, typename, msg, sz))
 end
 
 function skynet.tracecall(tag, addr, typename, msg, sz)
 	core.trace(tag, "tracecall begin")
 	csend(addr, PTYPE_TRACE, 0, tag)
-	local p = proto[typename]
-	local session = assert(send_with_session(addr, p.id, msg, sz), "call to invalid address")
-	local rmsg, rsz = yield_call(addr, session)
+	local rmsg, rsz = yield_call(addr, send_packed(addr, typename, msg, sz))
 	core.trace(tag, "tracecall end")
 	return rmsg, rsz
 end
@@ -715,32 +715,35 @@ end
 ---------------------------------------------------------------------------
 -- answering requests
 
+-- Sends the answer to session at addr.  A message the core refuses as too
+-- large (send returns false) becomes an error reply, so the caller is not left
+-- waiting.  Returns what the core's send returned.
+local function deliver(addr, session, msg, sz)
+	local sent = csend(addr, PTYPE_RESPONSE, session, msg, sz)
+	if sent == false then
+		csend(addr, PTYPE_ERROR, session, "")
+	end
+	return sent
+end
+
 function skynet.ret(msg, sz)
-	msg = msg or ""
 	local co = current
 	local tag = tracetags[co]
 	if tag then
 		core.trace(tag, "response")
 	end
 	local session = serving[co]
-	if session == nil then
+	if not session then
 		error "No session"
 	end
 	serving[co] = nil
-	if session == 0 then
-		-- the request was a send: nothing to answer
-		if sz ~= nil then
-			core.trash(msg, sz)
-		end
-		return false
+	msg = msg or ""
+	if session ~= 0 then
+		return deliver(requester[co], session, msg, sz) and true or false
 	end
-	local addr = requester[co]
-	local sent = csend(addr, PTYPE_RESPONSE, session, msg, sz)
-	if sent then
-		return true
-	elseif sent == false then
-		-- too large to deliver: tell the caller it failed
-		csend(addr, PTYPE_ERROR, session, "")
+	-- the request was a send: nothing to answer, the message is dropped
+	if sz ~= nil then
+		core.trash(msg, sz)
 	end
 	return false
 end
@@ -762,34 +765,33 @@ function skynet.response(pack)
 	local co = current
 	local session = assert(serving[co], "no session")
 	serving[co] = nil
-	local addr = requester[co]
 	if session == 0 then
-		return function() end
+		return function() end	-- a send has nobody to answer
+	end
+	local addr = requester[co]
+
+	-- what the core's send returned for the one answer
+	local function answer(ok, ...)
+		if not ok then
+			return csend(addr, PTYPE_ERROR, session, "")
+		end
+		return deliver(addr, session, pack(...))
 	end
 
 	local function respond(ok, ...)
 		if ok == "TEST" then
-			return pending_resp[respond] ~= nil
-		end
-		if not pack then
+			return pending_resp[respond] ~= nil	-- may it still answer?
+		elseif not pack then
 			error "Can't response more than once"
 		end
-		local result = false
+		-- after the requester has gone (pending_resp cleared) nothing is sent
+		local delivered = false
 		if pending_resp[respond] then
-			local sent
-			if ok then
-				sent = csend(addr, PTYPE_RESPONSE, session, pack(...))
-				if sent == false then
-					csend(addr, PTYPE_ERROR, session, "")
-				end
-			else
-				sent = csend(addr, PTYPE_ERROR, session, "")
-			end
+			delivered = answer(ok, ...) ~= nil
 			pending_resp[respond] = nil
-			result = sent ~= nil
 		end
 		pack = nil
-		return result
+		return delivered
 	end
 
 	pending_resp[respond] = addr
@@ -799,14 +801,15 @@ end
 ---------------------------------------------------------------------------
 -- dispatch functions
 
+-- Sets the handler of a protocol and returns the one it replaces; without a
+-- function, just returns the current one.
 function skynet.dispatch(typename, fn)
 	local p = proto[typename]
-	if fn then
-		local previous = p.dispatch
-		p.dispatch = fn
-		return previous
+	if not fn then
+		return p and p.dispatch
 	end
-	return p and p.dispatch
+	p.dispatch, fn = fn, p.dispatch
+	return fn
 end
 
 ---------------------------------------------------------------------------
@@ -844,18 +847,28 @@ do
 		end
 	end
 
+	-- One answer that has come in, with its request; nothing when none has.
+	local function take(self)
+		local got = self._got
+		local session, resp = next(got)
+		if session ~= nil then
+			local req = self._sent[session]
+			got[session], self._sent[session] = nil, nil
+			self._pending = self._pending - 1
+			return req, resp
+		end
+	end
+
+	-- The iterator of select: requests that could not be sent come first
+	-- (alone, with no answer), then answers as they arrive.
 	local function results(self)
 		return function()
-			local unsent = self._unsent
-			if unsent then
-				local req = tremove(unsent)
-				if req then
-					return req
-				end
-				self._unsent = nil
+			local req = self._unsent and tremove(self._unsent)
+			if req then
+				return req
 			end
-			local session, resp = next(self._got)
-			if session == nil then
+			self._unsent = nil
+			if next(self._got) == nil then
 				if self._pending == 0 or self.timeout then
 					return
 				end
@@ -863,16 +876,8 @@ do
 				if self.timeout then
 					return
 				end
-				session, resp = next(self._got)
-				if session == nil then
-					return
-				end
 			end
-			self._pending = self._pending - 1
-			local req = self._sent[session]
-			self._got[session] = nil
-			self._sent[session] = nil
-			return req, resp
+			return take(self)
 		end
 	end
 
@@ -897,31 +902,22 @@ do
 	function batch:select(timeout)
 		assert(self._thread == nil)
 		local worker = co_create(collect)
-		self._thread = worker
-		self._got = {}
-		local sent = {}
-		self._sent = sent
-		local count = 0
-		local unsent
-		for i = 1, #self do
-			local req = self[i]
-			local addr = req[1]
+		self._thread, self._got, self._sent, self._pending = worker, {}, {}, 0
+		local unsent = {}
+		for _, req in ipairs(self) do
 			local p = proto[req[2]]
 			assert(p.unpack)
-			announce_trace(addr, 4)
-			local session = send_with_session(addr, p.id, p.pack(tunpack(req, 3, req.n)))
-			if not session then
-				unsent = unsent or {}
-				unsent[#unsent + 1] = req
+			announce_trace(req[1], 4)
+			local session = send_with_session(req[1], p.id, p.pack(tunpack(req, 3, req.n)))
+			if session then
+				-- the worker stands in for us on every session
+				self._sent[session], outstanding[session], waiting[session] = req, req[1], worker
+				self._pending = self._pending + 1
 			else
-				sent[session] = req
-				outstanding[session] = addr
-				waiting[session] = worker
-				count = count + 1
+				unsent[#unsent + 1] = req
 			end
 		end
-		self._pending = count
-		self._unsent = unsent
+		self._unsent = unsent[1] and unsent or nil
 		if timeout then
 			local s = new_timer(timeout)
 			self._timer = s
@@ -936,10 +932,7 @@ do
 
 	function skynet.request(req)
 		local b = setmetatable({}, batch)
-		if req then
-			return b(req)
-		end
-		return b
+		return req and b:add(req) or b
 	end
 end
 
@@ -950,19 +943,17 @@ function skynet.newservice(name, ...)
 	return skynet.call(".launcher", "lua", "LAUNCH", "snlua", name, ...)
 end
 
-function skynet.uniqueservice(name, ...)
-	if name == true then
-		return assert(skynet.call(".service", "lua", "GLAUNCH", ...))
+-- Asks service_mgr (".service") to LAUNCH or QUERY; a first argument of true
+-- asks for the harbor-wide (G-) form, the name follows it.
+local function ask_service_mgr(cmd, name, ...)
+	if name ~= true then
+		return assert(skynet.call(".service", "lua", cmd, name, ...))
 	end
-	return assert(skynet.call(".service", "lua", "LAUNCH", name, ...))
+	return assert(skynet.call(".service", "lua", "G" .. cmd, ...))
 end
 
-function skynet.queryservice(name, ...)
-	if name == true then
-		return assert(skynet.call(".service", "lua", "GQUERY", ...))
-	end
-	return assert(skynet.call(".service", "lua", "QUERY", name, ...))
-end
+function skynet.uniqueservice(...) return ask_service_mgr("LAUNCH", ...) end
+function skynet.queryservice(...) return ask_service_mgr("QUERY", ...) end
 
 function skynet.exit()
 	forks = { h = 1, t = 0 }	-- forks not started yet never run
@@ -987,13 +978,13 @@ function skynet.exit()
 	for resp in pairs(pending_resp) do
 		resp(false)
 	end
-	-- tell those we are still waiting on that we are gone
-	local callees = {}
+	-- tell each service we are still waiting on, once, that we are gone
+	local told = {}
 	for _, addr in pairs(outstanding) do
-		callees[addr] = true
-	end
-	for addr in pairs(callees) do
-		csend(addr, PTYPE_ERROR, 0, "")
+		if not told[addr] then
+			told[addr] = true
+			csend(addr, PTYPE_ERROR, 0, "")
+		end
 	end
 	exited = true
 	wake_tokens = {}
@@ -1027,12 +1018,15 @@ function skynet.init_service(start)
 	end
 end
 
+-- The start function runs in a task of its own once the core's first timer
+-- fires, after the service body has registered its protocols.
 function skynet.start(start)
 	core.callback(skynet.dispatch_message)
-	init_task = skynet.timeout(0, function()
+	local function boot()
 		skynet.init_service(start)
 		init_task = nil
-	end)
+	end
+	init_task = skynet.timeout(0, boot)
 end
 
 ---------------------------------------------------------------------------
@@ -1097,27 +1091,24 @@ function skynet.task(arg)
 	end
 end
 
+-- Blocked tasks grouped by identical stacks: "<count>\tsessions:[s1,s2...]\n"
+-- -> stack, listing at most nine sessions of a group.
 function skynet.uniqtask()
-	local groups = {}
+	local count, sample = {}, {}
 	for session, co in pairs(waiting) do
 		local stack = stack_of(co)
-		local g = groups[stack]
-		if g == nil then
-			g = { count = 0, sessions = {} }
-			groups[stack] = g
-		end
-		g.count = g.count + 1
-		if g.count < 10 then
-			g.sessions[#g.sessions + 1] = session
+		local n = (count[stack] or 0) + 1
+		count[stack] = n
+		local list = sample[stack] or {}
+		sample[stack] = list
+		if n < 10 then
+			list[n] = session
 		end
 	end
 	local out = {}
-	for stack, g in pairs(groups) do
-		local list = tconcat(g.sessions, ",")
-		if g.count > 10 then
-			list = list .. "..."
-		end
-		out[format("%d\tsessions:[%s]\n", g.count, list)] = stack
+	for stack, n in pairs(count) do
+		local more = n > 10 and "..." or ""
+		out[format("%d\tsessions:[%s%s]\n", n, tconcat(sample[stack], ","), more)] = stack
 	end
 	return out
 end
