@@ -15,7 +15,13 @@ LUACLIB_SRC := $(wildcard luaclib-src/*.c)
 # Each folder luaclib-src/<name>/ is a Lua C module of its own, luaclib/<name>.so (for
 # `require "<name>"` or "<name>.<sub>", e.g. sproto.so gives sproto.core), built from its .c files.
 LUACLIB_DIRS := $(patsubst luaclib-src/%/,%,$(sort $(dir $(wildcard luaclib-src/*/*.c))))
+# luaclib-src/ltls/ (TLS for https and wss) needs OpenSSL: skipped without its headers.
+HAVE_OPENSSL := $(shell printf '\043include <openssl/ssl.h>\n' | $(CC) -E -x c - >/dev/null 2>&1 && echo yes)
+ifneq ($(HAVE_OPENSSL),yes)
+LUACLIB_DIRS := $(filter-out ltls,$(LUACLIB_DIRS))
+endif
 LUACLIB_MODS := $(patsubst %,luaclib/%.so,$(LUACLIB_DIRS))
+luaclib/ltls.so: MODULE_LIBS := -lssl -lcrypto
 
 .PHONY: linux all core clean test test-c test-asan bench
 linux: all
@@ -43,7 +49,7 @@ luaclib/skynet.so: $(LUACLIB_SRC) $(wildcard luaclib-src/*.h) | luaclib $(LUA_LI
 
 .SECONDEXPANSION:
 $(LUACLIB_MODS): luaclib/%.so: $$(wildcard luaclib-src/%/*.c luaclib-src/%/*.h) $(wildcard include/*.h) | luaclib $(LUA_LIB)
-	$(CC) $(MODULE_CFLAGS) -Iluaclib-src/$* -o $@ $(filter %.c,$^)
+	$(CC) $(MODULE_CFLAGS) -Iluaclib-src/$* -o $@ $(filter %.c,$^) $(MODULE_LIBS)
 
 cservice luaclib:
 	mkdir -p $@
