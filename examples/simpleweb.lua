@@ -38,12 +38,7 @@ end
 
 local tls_server_ctx
 local function gen_interface(fd)
-	if protocol == "http" then
-		return {
-			read = sockethelper.readfunc(fd),
-			write = sockethelper.writefunc(fd),
-		}
-	elseif protocol == "https" then
+	if protocol == "https" then
 		local tls = require "http.tlshelper"
 		if not tls_server_ctx then
 			tls_server_ctx = tls.newctx()
@@ -52,15 +47,10 @@ local function gen_interface(fd)
 			tls_server_ctx:set_cert(skynet.getenv "certfile" or "./server-cert.pem",
 				skynet.getenv "keyfile" or "./server-key.pem")
 		end
-		local ctx = tls.newtls("server", tls_server_ctx)
-		return {
-			init = tls.init_responsefunc(fd, ctx),
-			close = tls.closefunc(ctx),
-			read = tls.readfunc(fd, ctx),
-			write = tls.writefunc(fd, ctx),
-		}
+		return tls.interface(fd, tls.newtls("server", tls_server_ctx), "server")
 	end
-	error("Invalid protocol: " .. tostring(protocol))
+	assert(protocol == "http", "Invalid protocol: " .. tostring(protocol))
+	return { read = sockethelper.readfunc(fd), write = sockethelper.writefunc(fd) }
 end
 
 local function describe(url, header, body)

@@ -69,24 +69,26 @@ end)
 
 else
 
+-- The demo client: a message and a ping a second, until the server closes.
 local function echo_client(protocol, port)
 	local skynet = require "skynet"
 	local websocket = require "http.websocket"
-	local url = string.format("%s://127.0.0.1:%d/test_websocket", protocol, port)
-	local ws_id = websocket.connect(url)
-	while true do
-		local msg = "hello world!"
-		websocket.write(ws_id, msg)
-		print(">: " .. msg)
-		local resp, close_reason = websocket.read(ws_id)
-		print("<: " .. (resp and resp or "[Close] " .. tostring(close_reason)))
-		if not resp then
-			print("echo server close.")
-			break
+	local ws = websocket.connect(string.format("%s://127.0.0.1:%d/test_websocket", protocol, port))
+	local n = 0
+	repeat
+		n = n + 1
+		local text = "hello world! #" .. n
+		print(">: " .. text)
+		websocket.write(ws, text)
+		local answer, why = websocket.read(ws)
+		if answer then
+			print("<: " .. answer)
+			websocket.ping(ws)
+			skynet.sleep(100)
+		else
+			print("echo server closed: " .. tostring(why))
 		end
-		websocket.ping(ws_id)
-		skynet.sleep(100)
-	end
+	until not answer
 end
 
 skynet.start(function()

@@ -67,28 +67,30 @@ end
 
 local tls_client_ctx
 
-local function make_interface(protocol, fd, hostname)
-	if protocol == "http" then
-		return {
-			read = sockethelper.readfunc(fd),
-			write = sockethelper.writefunc(fd),
-			readall = function()
-				return sockethelper.readall(fd)
-			end,
-		}
-	elseif protocol == "https" then
-		local tls = require "http.tlshelper"
-		tls_client_ctx = tls_client_ctx or tls.newctx()
-		local ctx = tls.newtls("client", tls_client_ctx, hostname)
-		return {
-			init = tls.init_requestfunc(fd, ctx),
-			close = tls.closefunc(ctx),
-			read = tls.readfunc(fd, ctx),
-			write = tls.writefunc(fd, ctx),
-			readall = tls.readallfunc(fd, ctx),
-		}
+-- What a scheme reads and writes a connection with: read, write, readall, and for TLS the
+-- init (handshake) and close steps.
+local transports = {}
+
+function transports.http(fd)
+	local t = { read = sockethelper.readfunc(fd), write = sockethelper.writefunc(fd) }
+	function t.readall()
+		return sockethelper.readall(fd)
 	end
-	error("Invalid protocol: " .. protocol)
+	return t
+end
+
+function transports.https(fd, hostname)
+	local tls = require "http.tlshelper"
+	tls_client_ctx = tls_client_ctx or tls.newctx()
+	return tls.interface(fd, tls.newtls("client", tls_client_ctx, hostname), "client")
+end
+
+local function make_interface(protocol, fd, hostname)
+	local make = transports[protocol]
+	if not make then
+		error("Invalid protocol: " .. protocol)
+	end
+	return make(fd, hostname)
 end
 
 local function open(host, timeout)

@@ -444,30 +444,28 @@ local function reading_chunked(self)
 	return piece
 end
 
-function M.response_stream(interface, code, body, header)
-	local reading
+local function reading_none(self)
+	return finish(self, "")
+end
+
+-- How the body after a response head is delimited: chunked, a length, none, or the end of
+-- the connection.
+local function body_reader(code, header)
 	if transfer_mode(header) == "chunked" then
-		reading = reading_chunked
-	else
-		local length = content_length(header)
-		if length then
-			reading = reading_length(length)
-		elseif nobody(code) then
-			reading = function(self)
-				return finish(self, "")
-			end
-		else
-			reading = reading_all
-		end
+		return reading_chunked
 	end
-	return setmetatable({
-		status = code,
-		header = header,
-		connected = true,
-		_body = body,
-		_interface = interface,
-		_reading = reading,
-	}, stream)
+	local length = content_length(header)
+	if length then
+		return reading_length(length)
+	end
+	return nobody(code) and reading_none or reading_all
+end
+
+function M.response_stream(interface, code, body, header)
+	local s = setmetatable({ status = code, header = header, connected = true }, stream)
+	s._interface, s._body = interface, body
+	s._reading = body_reader(code, header)
+	return s
 end
 
 return M

@@ -120,19 +120,16 @@ function sockethelper.connect(host, port, timeout)
 	else
 		fd, err = socket.open(host, port)
 	end
-	if fd then
-		return fd
+	if not fd then
+		local why = string.format("connect failed host = %s port = %s timeout = %s err = %s",
+			tostring(host), tostring(port), tostring(timeout), tostring(err))
+		error(socket_error(why))
 	end
-	error(socket_error(string.format("connect failed host = %s port = %s timeout = %s err = %s",
-		tostring(host), tostring(port), tostring(timeout), tostring(err))))
+	return fd
 end
 
-function sockethelper.close(fd)
-	socket.close(fd)
-end
-
-function sockethelper.shutdown(fd)
-	socket.shutdown(fd)
-end
+-- close: graceful (what was written is sent first); shutdown: at once, pending data dropped.
+sockethelper.close = function(fd) return socket.close(fd) end
+sockethelper.shutdown = function(fd) return socket.shutdown(fd) end
 
 return sockethelper

@@ -236,7 +236,6 @@ local function new_conn(id, mode, protocol, hostname)
 		if mode == "client" then
 			M.tls_client = M.tls_client or tls.newctx()
 			ctx = tls.newtls("client", M.tls_client, hostname)
-			tls.init_requestfunc(id, ctx)(hostname)
 		else
 			if not M.tls_server then
 				local c = tls.newctx()
@@ -245,13 +244,13 @@ local function new_conn(id, mode, protocol, hostname)
 				M.tls_server = c
 			end
 			ctx = tls.newtls("server", M.tls_server)
-			tls.init_responsefunc(id, ctx)()
 		end
-		ws.read = tls.readfunc(id, ctx)
-		ws.write = tls.writefunc(id, ctx)
+		local t = tls.interface(id, ctx, mode)
+		t.init(hostname)
+		ws.read, ws.write = t.read, t.write
 		ws.shut = function()
 			socket.close(id)
-			ctx:close()
+			t.close()
 		end
 	else
 		error(string.format("invalid websocket protocol:%s", tostring(protocol)))
@@ -491,7 +490,11 @@ function M.accept(id, handle, protocol, addr, options)
 			return false, err
 		end
 	end
-	local ws = new_conn(id, "server", protocol or "ws")
+	local made, ws = pcall(new_conn, id, "server", protocol or "ws")
+	if not made then
+		socket.close(id)
+		return false, ws
+	end
 	ws.handle = handle
 	ws.addr = addr
 	ws.max_size = options and options.max_frame_size or M.MAX_FRAME_SIZE
@@ -535,30 +538,28 @@ end
 
 local function client_handshake(ws, host, uri, header)
 	local key = crypt.base64encode(crypt.randomkey() .. crypt.randomkey())
-	local h = {
-		["Upgrade"] = "websocket",
-		["Connection"] = "Upgrade",
-		["Sec-WebSocket-Version"] = "13",
-		["Sec-WebSocket-Key"] = key,
-	}
-	if header then
-		for k, v in pairs(header) do
-			assert(h[k] == nil, k)
-			h[k] = v
-		end
+	local fields = {}
+	for k, v in pairs(header or {}) do
+		fields[k] = v
+	end
+	for _, kv in ipairs { { "Upgrade", "websocket" }, { "Connection", "Upgrade" },
+			{ "Sec-WebSocket-Version", "13" }, { "Sec-WebSocket-Key", key } } do
+		assert(fields[kv[1]] == nil, kv[1])
+		fields[kv[1]] = kv[2]
 	end
 	local got = {}
-	local code, rest = internal.request(ws, "GET", host, uri, got, h)
+	local code, rest = internal.request(ws, "GET", host, uri, got, fields)
 	if code ~= 101 then
 		error(string.format("websocket handshake error: code[%s] info:%s", code, rest))
 	end
 	unread(ws, rest)
-	if not got.upgrade or not header_has_token(got.upgrade, "websocket") then
-		error "websocket handshake upgrade must websocket"
+	local function need(name, token, message)
+		if not (got[name] and header_has_token(got[name], token)) then
+			error(message)
+		end
 	end
-	if not got.connection or not header_has_token(got.connection, "upgrade") then
-		error "websocket handshake connection must upgrade"
-	end
+	need("upgrade", "websocket", "websocket handshake upgrade must websocket")
+	need("connection", "upgrade", "websocket handshake connection must upgrade")
 	local accept = got["sec-websocket-accept"]
 	if not accept then
 		error "websocket handshake need Sec-WebSocket-Accept"
