@@ -1,0 +1,17 @@
+/* The Lua side of sproto messages (spcodec.c). */
+#ifndef SP_CODEC_H
+#define SP_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lua.h"
+
+#define SP_MAX_MESSAGE 0x1000000        /* 16 MiB: the largest message encoded or unpacked */
+#define SP_KEEP_BUFFER 0x10000          /* scratch buffers up to this size are kept */
+
+int sp_lua_encode(lua_State *L);
+int sp_lua_decode(lua_State *L);
+const uint8_t *sp_lua_bytes(lua_State *L, int idx, size_t *n);
+
+#endif
