@@ -25,7 +25,7 @@ luaclib/ltls.so: MODULE_LIBS := -lssl -lcrypto
 
 .PHONY: linux all core clean test test-c test-asan bench
 linux: all
-all: skynet $(CSERVICES) $(if $(LUACLIB_SRC),luaclib/skynet.so) $(LUACLIB_MODS)
+all: skynet $(CSERVICES) $(if $(LUACLIB_SRC),luaclib/skynet.so) $(LUACLIB_MODS) 3rd/lua/lua
 
 # cargo decides what is stale; the copy beside the executable follows the build. It is
 # replaced by rename, never rewritten in place: running nodes keep their mapping.
@@ -40,6 +40,13 @@ skynet: src/main.c core
 	$(CC) $(CFLAGS) -o $@ src/main.c -L. -lskynet \
 		-Wl,--whole-archive $(LUA_LIB) -Wl,--no-whole-archive \
 		-Wl,-E -Wl,-rpath,'$$ORIGIN' -lm -ldl -lpthread
+
+# A plain Lua interpreter on the same Lua, for command-line clients (examples/client.lua),
+# where upstream's tree has one.
+3rd/lua/lua: examples/lua.c $(LUA_LIB)
+	mkdir -p 3rd/lua
+	$(CC) $(CFLAGS) -I$(LUA_INC) -o $@ examples/lua.c \
+		-Wl,--whole-archive $(LUA_LIB) -Wl,--no-whole-archive -Wl,-E -lm -ldl -lpthread
 
 cservice/%.so: service-src/service_%.c $(wildcard include/*.h) | cservice $(LUA_LIB)
 	$(CC) $(MODULE_CFLAGS) -o $@ $<
