@@ -72,25 +72,25 @@ check_conn(lua_State *L, int idx) {
 static int
 lctx_gc(lua_State *L) {
 	struct tls_ctx *c = luaL_checkudata(L, 1, CTX_META);
-	if (c->ctx) {
-		SSL_CTX_free(c->ctx);
-		c->ctx = NULL;
-	}
+	SSL_CTX *ctx = c->ctx;
+	c->ctx = NULL;
+	SSL_CTX_free(ctx);	/* NULL is fine */
 	return 0;
 }
 
+/* ctx:set_cert(certfile, keyfile): a PEM chain and its private key, checked together. */
 static int
 lctx_set_cert(lua_State *L) {
-	struct tls_ctx *c = check_ctx(L, 1);
-	const char *cert = luaL_checkstring(L, 2);
-	const char *key = luaL_checkstring(L, 3);
-	if (SSL_CTX_use_certificate_chain_file(c->ctx, cert) != 1)
-		return raise_ssl(L, "ltls: can't use certificate file");
-	if (SSL_CTX_use_PrivateKey_file(c->ctx, key, SSL_FILETYPE_PEM) != 1)
-		return raise_ssl(L, "ltls: can't use private key file");
-	if (SSL_CTX_check_private_key(c->ctx) != 1)
-		return raise_ssl(L, "ltls: private key does not match the certificate");
-	return 0;
+	SSL_CTX *ctx = check_ctx(L, 1)->ctx;
+	const char *files[2] = { luaL_checkstring(L, 2), luaL_checkstring(L, 3) };
+	const char *failed = NULL;
+	if (SSL_CTX_use_certificate_chain_file(ctx, files[0]) != 1)
+		failed = "ltls: can't use certificate file";
+	else if (SSL_CTX_use_PrivateKey_file(ctx, files[1], SSL_FILETYPE_PEM) != 1)
+		failed = "ltls: can't use private key file";
+	else if (SSL_CTX_check_private_key(ctx) != 1)
+		failed = "ltls: private key does not match the certificate";
+	return failed ? raise_ssl(L, failed) : 0;
 }
 
 static int

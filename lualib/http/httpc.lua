@@ -115,19 +115,20 @@ local function open(host, timeout)
 			end
 		end)
 	end
-	if interface.init then
-		interface.init(hostname)
+	local handshake = interface.init
+	if handshake then
+		handshake(hostname)
 	end
 	return fd, interface, hostheader
 end
 
+-- The exchange is over: the deadline no longer applies; socket and TLS state are freed.
 local function done(interface, fd)
 	interface.finish = true
 	sockethelper.close(fd)
-	if interface.close then
-		interface.close()
-		interface.close = nil
-	end
+	local free = interface.close
+	interface.close = nil
+	return free and free()
 end
 
 local function failure(interface, err)

@@ -94,12 +94,8 @@ function tlshelper.interface(fd, ctx, role)
 	return t
 end
 
-function tlshelper.newctx()
-	return ltls.newctx()
-end
-
-function tlshelper.newtls(method, ctx, hostname)
-	return ltls.newtls(method, ctx, hostname)
-end
+-- newctx() and newtls(method, ctx, hostname) are ltls's own.
+tlshelper.newctx = ltls.newctx
+tlshelper.newtls = ltls.newtls
 
 return tlshelper

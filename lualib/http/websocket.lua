@@ -283,12 +283,11 @@ local function unread(ws, s)
 	end
 end
 
+-- Calls the handler `name` of a server connection (its first argument: the socket id).
+local no_handlers = {}
 local function call(ws, name, ...)
-	local h = ws.handle
-	local f = h and h[name]
-	if f then
-		f(ws.id, ...)
-	end
+	local f = (ws.handle or no_handlers)[name]
+	return f and f(ws.id, ...)
 end
 
 -- After our close frame the peer's frames are read and dropped until its close frame, its
@@ -484,21 +483,26 @@ local function serve(ws, options)
 end
 
 function M.accept(id, handle, protocol, addr, options)
-	if not (options and options.upgrade) then
-		local ok, err = socket.start(id)
-		if not ok then
-			return false, err
+	options = options or {}
+	-- a connection httpd has read the upgrade request of is started already
+	local started, why = true, nil
+	if not options.upgrade then
+		started, why = socket.start(id)
+	end
+	local ws
+	if started then
+		started, ws = pcall(new_conn, id, "server", protocol or "ws")
+		if not started then
+			why = ws
+			socket.close(id)
 		end
 	end
-	local made, ws = pcall(new_conn, id, "server", protocol or "ws")
-	if not made then
-		socket.close(id)
-		return false, ws
+	if not started then
+		return false, why
 	end
-	ws.handle = handle
-	ws.addr = addr
-	ws.max_size = options and options.max_frame_size or M.MAX_FRAME_SIZE
-	ws.protocols = options and options.protocols
+	ws.handle, ws.addr = handle, addr
+	ws.max_size = options.max_frame_size or M.MAX_FRAME_SIZE
+	ws.protocols = options.protocols
 	local on_warning = handle and handle.warning
 	if on_warning then
 		socket.warning(id, function(_, kbytes)
@@ -583,18 +587,22 @@ function M.connect(url, header, timeout)
 	uri = uri == "" and "/" or uri
 	local hostname = not addr:match "^[%d%.]+$" and not addr:find(":", 1, true) and addr or nil
 	local id = sockethelper.connect(addr, port, timeout)
-	local ok, ws = pcall(new_conn, id, "client", protocol, hostname)
-	if not ok then
-		socket.close(id)
-		error(ws)
+	-- TLS (wss) handshakes in new_conn; on any failure the socket is closed before raising
+	local ws
+	local ok, err = pcall(function()
+		ws = new_conn(id, "client", protocol, hostname)
+		ws.addr = host
+		client_handshake(ws, host, uri, header)
+	end)
+	if ok then
+		return id
 	end
-	ws.addr = host
-	local ok2, err = pcall(client_handshake, ws, host, uri, header)
-	if not ok2 then
+	if ws then
 		forget(ws)
-		error(err)
+	else
+		socket.close(id)
 	end
-	return id
+	error(err, 0)
 end
 
 local function must(id)
