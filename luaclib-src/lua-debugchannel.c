@@ -10,7 +10,9 @@
  *                          (timeout * 0.1 seconds) and returns nothing
  *   release(chan)          drop one reference (also done by __gc)
  *   sethook([co,] f, mask [, count])
- *                          like debug.sethook, but when f returns true the
+ *                          like debug.sethook, but f gets (event, line,
+ *                          can_yield) and when it returns true (on a line
+ *                          or count event, where yielding is allowed) the
  *                          hooked coroutine yields
  */
 
@@ -161,23 +163,31 @@ chan_release(lua_State *L) {
 	return 0;
 }
 
+/* the metatable is made once, by luaopen_skynet_debugchannel */
 static void
 push_end(lua_State *L, struct pipe *p) {
 	struct pipe_end *e = (struct pipe_end *)lua_newuserdatauv(L, sizeof(*e), 0);
-	e->p = NULL;
-	if (luaL_newmetatable(L, CHANNEL_MT)) {
-		static const luaL_Reg methods[] = {
-			{ "read", chan_read },
-			{ "write", chan_write },
-			{ NULL, NULL },
-		};
-		luaL_newlib(L, methods);
-		lua_setfield(L, -2, "__index");
-		lua_pushcfunction(L, chan_release);
-		lua_setfield(L, -2, "__gc");
-	}
-	lua_setmetatable(L, -2);
 	e->p = p;
+	luaL_setmetatable(L, CHANNEL_MT);
+}
+
+static void
+make_channel_class(lua_State *L) {
+	static const luaL_Reg entries[] = {
+		{ "read", chan_read },
+		{ "write", chan_write },
+		{ "__gc", chan_release },
+		{ NULL, NULL },
+	};
+	if (!luaL_newmetatable(L, CHANNEL_MT)) {
+		lua_pop(L, 1);
+		return;
+	}
+	luaL_setfuncs(L, entries, 0);
+	/* methods are looked up in the metatable itself */
+	lua_pushvalue(L, -1);
+	lua_setfield(L, -2, "__index");
+	lua_pop(L, 1);
 }
 
 static int
@@ -229,10 +239,14 @@ yielding_hook(lua_State *L, lua_Debug *ar) {
 	} else {
 		lua_pushnil(L);
 	}
-	lua_call(L, 2, 1);
+	/* only line and count events may yield, and only where the code could */
+	int can_yield = (ar->event == LUA_HOOKLINE || ar->event == LUA_HOOKCOUNT)
+		&& lua_isyieldable(L);
+	lua_pushboolean(L, can_yield);
+	lua_call(L, 3, 1);
 	int want_yield = lua_toboolean(L, -1);
 	lua_pop(L, 2);
-	if (want_yield)
+	if (want_yield && can_yield)
 		lua_yield(L, 0);
 }
 
@@ -285,6 +299,7 @@ lsethook(lua_State *L) {
 LUAMOD_API int
 luaopen_skynet_debugchannel(lua_State *L) {
 	luaL_checkversion(L);
+	make_channel_class(L);
 	static const luaL_Reg funcs[] = {
 		{ "create", lcreate },
 		{ "connect", lconnect },

@@ -2,152 +2,161 @@
 --
 -- skynet.lua calls init(skynet, export) once; export carries internals the
 -- debugging tools need (dispatch, suspend, resume).  Other modules can add
--- commands with reg_debugcmd(name, fn).
+-- commands with reg_debugcmd(name, fn); those answer for themselves.
+--
+-- A built-in command below returns the values to answer with; the dispatcher
+-- packs them.  A command returning QUIET has answered already, or must not
+-- answer at all (GC, EXIT, TERM, LINK, REMOTEDEBUG).
 
-local extra_commands = {}
+local pack, unpack = table.pack, table.unpack
 
-local function init(skynet, export)
-	local info_provider
+local QUIET = setmetatable({}, { __name = "debug.quiet" })
+
+local added = {}	-- name -> function, from reg_debugcmd
+
+-- The built-in commands, as a table of functions of (skynet, export, state).
+local builtin = {}
+
+function builtin.MEM()
+	return collectgarbage "count"
+end
+
+function builtin.GC(skynet, _, state)
+	-- a burst of GC requests collects once: the others arrive while we yield
+	if state.gc_running then
+		return QUIET
+	end
+	state.gc_running = true
+	local kb0, t0 = collectgarbage "count", skynet.now()
+	collectgarbage "collect"
+	skynet.yield()
+	local kb1, t1 = collectgarbage "count", skynet.now()
+	state.gc_running = false
+	skynet.error(string.format("GC %.2f Kb -> %.2f Kb, cost %.2f sec",
+		kb0, kb1, (t1 - t0) / 100))
+	return QUIET
+end
+
+function builtin.STAT(skynet)
+	local report = { task = skynet.task() }
+	for _, key in ipairs { "mqlen", "cpu", "message" } do
+		report[key] = skynet.stat(key)
+	end
+	return report
+end
+
+function builtin.KILLTASK(skynet, _, _, which)
+	local killed = skynet.killthread(which)
+	if not killed then
+		skynet.error(string.format("Kill %s : Not found", which))
+		return "Not found"
+	end
+	skynet.error(string.format("Kill %s", killed))
+end
+
+function builtin.TASK(skynet, _, _, session)
+	if session ~= nil then
+		return skynet.task(session)
+	end
+	local listing = {}
+	skynet.task(listing)
+	return listing
+end
+
+function builtin.UNIQTASK(skynet)
+	return skynet.uniqtask()
+end
+
+function builtin.INFO(_, _, state, ...)
+	local provider = state.info
+	if provider == nil then
+		return nil
+	end
+	return provider(...)
+end
+
+function builtin.EXIT(skynet)
+	skynet.exit()
+	return QUIET
+end
+
+function builtin.RUN(skynet, export, _, source, filename, ...)
+	local run_chunk = require "skynet.inject"
+	local ok, lines = run_chunk(skynet, source, filename, pack(...),
+		export.dispatch, skynet.register_protocol)
+	collectgarbage "collect"
+	return ok, table.concat(lines, "\n")
+end
+
+function builtin.TERM(skynet, _, _, who)
+	skynet.term(who)
+	return QUIET
+end
+
+function builtin.REMOTEDEBUG(_, export, _, ...)
+	require("skynet.remotedebug").start(export, ...)
+	return QUIET
+end
+
+function builtin.SUPPORT(skynet, _, _, protoname)
+	return skynet.dispatch(protoname) ~= nil
+end
+
+function builtin.PING()
+end
+
+function builtin.LINK(skynet)
+	-- never answered: the caller learns we died when the response fails
+	skynet.response()
+	return QUIET
+end
+
+function builtin.TRACELOG(skynet, _, _, protoname, on)
+	if type(protoname) ~= "string" then
+		protoname, on = "lua", protoname
+	end
+	skynet.error(string.format("Turn trace log %s for %s", on, protoname))
+	skynet.traceproto(protoname, on)
+end
+
+local function answer(skynet, n, first, ...)
+	if first == QUIET then
+		return
+	end
+	if n == 0 then
+		skynet.ret()
+	else
+		skynet.ret(skynet.pack(first, ...))
+	end
+end
+
+local M = {}
+
+function M.reg_debugcmd(name, fn)
+	added[name] = fn
+end
+
+function M.init(skynet, export)
+	local state = { gc_running = false }
 
 	function skynet.info_func(fn)
-		info_provider = fn
+		state.info = fn
 	end
 
-	local commands	-- built on first use
-
-	local function build()
-		local cmd = {}
-
-		function cmd.MEM()
-			skynet.ret(skynet.pack(collectgarbage "count"))
-		end
-
-		local collecting = false
-		function cmd.GC()
-			if collecting then
-				return
-			end
-			collecting = true
-			local kb_before = collectgarbage "count"
-			local t_before = skynet.now()
-			collectgarbage "collect"
-			skynet.yield()	-- lets queued GC requests pass by
-			local kb_after = collectgarbage "count"
-			local t_after = skynet.now()
-			skynet.error(string.format("GC %.2f Kb -> %.2f Kb, cost %.2f sec",
-				kb_before, kb_after, (t_after - t_before) / 100))
-			collecting = false
-		end
-
-		function cmd.STAT()
-			skynet.ret(skynet.pack {
-				task = skynet.task(),
-				mqlen = skynet.stat "mqlen",
-				cpu = skynet.stat "cpu",
-				message = skynet.stat "message",
-			})
-		end
-
-		function cmd.KILLTASK(name)
-			local co = skynet.killthread(name)
-			if co then
-				skynet.error(string.format("Kill %s", co))
-				skynet.ret()
-			else
-				skynet.error(string.format("Kill %s : Not found", name))
-				skynet.ret(skynet.pack "Not found")
-			end
-		end
-
-		function cmd.TASK(session)
-			if session then
-				skynet.ret(skynet.pack(skynet.task(session)))
-			else
-				local all = {}
-				skynet.task(all)
-				skynet.ret(skynet.pack(all))
-			end
-		end
-
-		function cmd.UNIQTASK()
-			skynet.ret(skynet.pack(skynet.uniqtask()))
-		end
-
-		function cmd.INFO(...)
-			if info_provider then
-				skynet.ret(skynet.pack(info_provider(...)))
-			else
-				skynet.ret(skynet.pack(nil))
-			end
-		end
-
-		function cmd.EXIT()
-			skynet.exit()
-		end
-
-		function cmd.RUN(source, filename, ...)
-			local inject = require "skynet.inject"
-			local args = table.pack(...)
-			local ok, output = inject(skynet, source, filename, args,
-				export.dispatch, skynet.register_protocol)
-			collectgarbage "collect"
-			skynet.ret(skynet.pack(ok, table.concat(output, "\n")))
-		end
-
-		function cmd.TERM(service)
-			skynet.term(service)
-		end
-
-		function cmd.REMOTEDEBUG(...)
-			local remote = require "skynet.remotedebug"
-			remote.start(export, ...)
-		end
-
-		function cmd.SUPPORT(pname)
-			return skynet.ret(skynet.pack(skynet.dispatch(pname) ~= nil))
-		end
-
-		function cmd.PING()
-			return skynet.ret()
-		end
-
-		function cmd.LINK()
-			-- never answered: the caller learns we died when the response fails
-			skynet.response()
-		end
-
-		function cmd.TRACELOG(pname, flag)
-			if type(pname) ~= "string" then
-				flag = pname
-				pname = "lua"
-			end
-			skynet.error(string.format("Turn trace log %s for %s", flag, pname))
-			skynet.traceproto(pname, flag)
-			skynet.ret()
-		end
-
-		return cmd
-	end
-
-	skynet.register_protocol {
-		name = "debug",
-		id = assert(skynet.PTYPE_DEBUG),
-		pack = assert(skynet.pack),
-		unpack = assert(skynet.unpack),
-		dispatch = function(_, _, name, ...)
-			commands = commands or build()
-			local fn = commands[name] or extra_commands[name]
+	local class = { name = "debug", id = assert(skynet.PTYPE_DEBUG) }
+	class.pack = assert(skynet.pack)
+	class.unpack = assert(skynet.unpack)
+	function class.dispatch(_, _, name, ...)
+		local own = builtin[name]
+		if own == nil then
+			local fn = added[name]
 			assert(fn, name)
-			fn(...)
-		end,
-	}
+			return fn(...)
+		end
+		local results = pack(own(skynet, export, state, ...))
+		answer(skynet, results.n, unpack(results, 1, results.n))
+	end
+	skynet.register_protocol(class)
 end
 
-local function reg_debugcmd(name, fn)
-	extra_commands[name] = fn
-end
-
-return {
-	init = init,
-	reg_debugcmd = reg_debugcmd,
-}
+return M

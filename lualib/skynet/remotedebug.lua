@@ -1,0 +1,408 @@
+-- skynet.remotedebug: the debugger that runs inside the service being debugged.
+--
+-- The debug command REMOTEDEBUG(fd, channel) starts it (see service/debug_agent):
+-- console lines arrive on the debug channel, output goes straight to socket fd.
+-- While attached, every message the service gets first runs the lines that
+-- have arrived (a 0.1 s timer keeps messages coming), so the service goes on
+-- serving between commands.
+--
+-- At the ":xxxxxxxx>" prompt a line is Lua run in the service: an expression
+-- prints its values, a statement runs.  Besides the globals it can use
+--   print(...)               prints to the console
+--   watch(proto [, cond])    break in the next message of protocol proto
+--                            (for which cond(session, source, ...) is true)
+--   breakat(line [, file])   break when a message's code reaches that line
+--                            (of a file whose name ends with file)
+-- At a "file(line)>" prompt (a message's task stopped there):
+--   s   step: stop at the next line, going into calls
+--   n   next: stop at the next line of this function or its callers
+--   c   continue the task
+--   bt  show where the task is
+--   anything else is Lua run in the stopped function: its locals, upvalues
+--   and varargs are visible (locals written back), _CO is the task.
+-- "cont" leaves debug mode (stopped tasks continue) and ends the session.
+
+local skynet = require "skynet"
+local debugchannel = require "skynet.debugchannel"
+local driver = require "skynet.socketdriver"
+local injectcode = require "skynet.injectcode"
+
+local sethook = debugchannel.sethook
+local getinfo = debug.getinfo
+local pack, unpack, concat = table.pack, table.unpack, table.concat
+
+local HERE = getinfo(1, "S").short_src
+local SKYNET_SRC = getinfo(skynet.start, "S").short_src
+
+local M = {}
+
+local live	-- the session while attached
+
+---------------------------------------------------------------------------
+-- output
+
+local function say(...)
+	if live == nil then
+		return
+	end
+	local n = select("#", ...)
+	local parts = {}
+	for i = 1, n do
+		parts[i] = tostring((select(i, ...)))
+	end
+	driver.send(live.fd, concat(parts, "\t") .. "\n")
+end
+
+local function prompt()
+	if live == nil then
+		return
+	end
+	local co = live.focus
+	local t = co and live.traced[co]
+	local text
+	if t and t.stopped then
+		text = t.where .. ">"
+	else
+		text = string.format(":%08x>", skynet.self())
+	end
+	driver.send(live.fd, text)
+end
+
+---------------------------------------------------------------------------
+-- upvalues of skynet's functions we reach into
+
+local function find_upvalue(fn, names)
+	local i = 1
+	while true do
+		local name, value = debug.getupvalue(fn, i)
+		if name == nil then
+			return nil
+		end
+		if names[name] then
+			return i, value
+		end
+		i = i + 1
+	end
+end
+
+local function protocols()
+	local _, t = find_upvalue(skynet.register_protocol, { proto = true })
+	return t or skynet._proto
+end
+
+---------------------------------------------------------------------------
+-- tracing one task
+
+local function depth()
+	-- level 1 is this function, 2 the hook, 3 the function that hit the line
+	local n = 3
+	while getinfo(n, "l") do
+		n = n + 1
+	end
+	return n
+end
+
+local function on_line(_, line, can_yield)
+	local co = coroutine.running()
+	local t = live and live.traced[co]
+	if t == nil or not can_yield then
+		return
+	end
+	local info = getinfo(2, "S")
+	local src = info.short_src
+	if src == HERE or src == SKYNET_SRC or info.what ~= "Lua" then
+		return	-- never stop inside the framework or the debugger
+	end
+	local d = depth()
+	if t.mode == "next" and d > t.depth then
+		return	-- inside a call made from the line we stepped over
+	end
+	if t.mode == "break" then
+		local bp = live.breaks[line]
+		if bp == nil or not (bp == true or src:sub(-#bp) == bp) then
+			return
+		end
+	end
+	t.depth = d
+	t.where = string.format("%s(%d)", src, line)
+	t.stopped = true
+	live.focus = co
+	if not live.busy then
+		prompt()
+	end
+	return true
+end
+
+local function trace(co, mode)
+	live.traced[co] = { mode = mode, depth = 0 }
+	sethook(co, on_line, "l")
+end
+
+local function untrace(co)
+	sethook(co)
+	if live then
+		live.traced[co] = nil
+		if live.focus == co then
+			live.focus = nil
+		end
+	end
+end
+
+-- run handler in the running task, traced from its first line
+local function run_traced(mode, handler, ...)
+	local co = coroutine.running()
+	trace(co, mode)
+	local results = pack(xpcall(handler, debug.traceback, ...))
+	untrace(co)
+	if not results[1] then
+		error(results[2], 0)
+	end
+	return unpack(results, 2, results.n)
+end
+
+-- let a stopped task go on until it stops again, waits or ends
+local function release(co)
+	local t = live.traced[co]
+	t.stopped = false
+	local ok, err = pcall(function()
+		return live.settle(co, live.resume(co))
+	end)
+	if not ok then
+		say(err)
+	end
+end
+
+---------------------------------------------------------------------------
+-- watching protocols
+
+local function restore_watches()
+	for p, original in pairs(live.watches) do
+		p.dispatch = original
+	end
+	live.watches = {}
+end
+
+local function watch(name, cond)
+	if live == nil then
+		return "Not in debug mode"
+	end
+	local p = protocols()[name]
+	if p == nil then
+		return "No " .. tostring(name)
+	end
+	local original = live.watches[p] or p.dispatch
+	if original == nil then
+		return "No dispatch"
+	end
+	live.watches[p] = original
+	local session = live
+	local function watcher(...)
+		if live ~= session or p.dispatch ~= watcher then
+			return original(...)
+		end
+		if cond == nil or cond(...) then
+			p.dispatch = original
+			live.watches[p] = nil
+			return run_traced("step", original, ...)
+		end
+		return original(...)
+	end
+	p.dispatch = watcher
+end
+
+-- breakpoints by line: every message handler of every protocol is traced
+local function arm_breaks()
+	for _, p in pairs(protocols()) do
+		if type(p) == "table" and p.dispatch and live.watches[p] == nil
+				and p.name ~= "debug" and p.name ~= "response" then
+			local original = p.dispatch
+			live.watches[p] = original
+			local session = live
+			p.dispatch = function(...)
+				if live ~= session or next(live.breaks) == nil then
+					return original(...)
+				end
+				return run_traced("break", original, ...)
+			end
+		end
+	end
+end
+
+local function breakat(line, file)
+	if live == nil then
+		return "Not in debug mode"
+	end
+	line = assert(math.tointeger(line), "breakat(line [, file])")
+	live.breaks[line] = file or true
+	arm_breaks()
+	return string.format("break at line %d%s", line, file and (" of " .. file) or "")
+end
+
+---------------------------------------------------------------------------
+-- commands
+
+local function show_results(results)
+	if results[1] then
+		if results.n > 1 then
+			say(unpack(results, 2, results.n))
+		end
+	else
+		say(results[2])
+	end
+end
+
+local function evaluate(text, co)
+	local env = { print = say, watch = watch, breakat = breakat, _CO = co }
+	local code = "return " .. text
+	if load(code, "=(debug)") == nil then
+		code = text
+	end
+	if co then
+		show_results(pack(injectcode(code, co, 0, env)))
+		return
+	end
+	local fn, err = load(code, "=(debug)", "t", setmetatable(env, { __index = _ENV }))
+	if fn == nil then
+		say(err)
+		return
+	end
+	show_results(pack(pcall(fn)))
+end
+
+local stepping = {}
+
+function stepping.s(co)
+	live.traced[co].mode = "step"
+	release(co)
+end
+
+function stepping.n(co)
+	live.traced[co].mode = "next"
+	release(co)
+end
+
+function stepping.c(co)
+	untrace(co)
+	local ok, err = pcall(function()
+		return live.settle(co, live.resume(co))
+	end)
+	if not ok then
+		say(err)
+	end
+end
+
+function stepping.bt(co)
+	say(debug.traceback(co))
+end
+
+local detach
+
+local function command(text)
+	if text == "cont" then
+		return detach()
+	end
+	local co = live.focus
+	local t = co and live.traced[co]
+	if text ~= "" then
+		if t and t.stopped then
+			local step = stepping[text]
+			if step then
+				step(co)
+			else
+				evaluate(text, co)
+			end
+		else
+			evaluate(text)
+		end
+	end
+	if live then
+		prompt()
+	end
+end
+
+local function poll()
+	local session = live
+	while live == session do
+		local text = session.chan:read()
+		if text == nil then
+			return
+		end
+		live.busy = true
+		local ok, err = pcall(command, text)
+		if live then
+			live.busy = false
+		end
+		if not ok then
+			skynet.error("remote debugger: " .. tostring(err))
+			say(err)
+		end
+	end
+end
+
+function detach()
+	local session = live
+	restore_watches()
+	local slot = find_upvalue(session.dispatch, { [session.route_name] = true })
+	debug.setupvalue(session.dispatch, slot, session.route)
+	-- stopped tasks go on, untraced
+	local stopped = {}
+	for co, t in pairs(session.traced) do
+		sethook(co)
+		if t.stopped then
+			stopped[#stopped + 1] = co
+		end
+	end
+	session.traced = {}
+	live = nil
+	for _, co in ipairs(stopped) do
+		local ok, err = pcall(function()
+			return session.settle(co, session.resume(co))
+		end)
+		if not ok then
+			skynet.error(err)
+		end
+	end
+	skynet.error "Leave debug mode"
+	session.respond(true)
+end
+
+---------------------------------------------------------------------------
+
+-- export: { dispatch = skynet's message entry, suspend, resume } from skynet.lua
+function M.start(export, fd, channel)
+	assert(live == nil, "Already in debug mode")
+	local dispatch = export.dispatch
+	local names = { route = true, raw_dispatch_message = true }
+	local slot, route = find_upvalue(dispatch, names)
+	assert(slot, "Can't find the message router")
+	local route_name = debug.getupvalue(dispatch, slot)
+	local chan = debugchannel.connect(channel)
+	skynet.error "Enter debug mode"
+	live = {
+		fd = fd,
+		chan = chan,
+		respond = skynet.response(),
+		dispatch = dispatch,
+		route = route,
+		route_name = route_name,
+		settle = export.suspend,
+		resume = export.resume,
+		traced = {},	-- task -> { mode, depth, where, stopped }
+		watches = {},	-- protocol class -> its own dispatch
+		breaks = {},	-- line -> true or a file name ending
+	}
+	debug.setupvalue(dispatch, slot, function(...)
+		poll()
+		return route(...)
+	end)
+	local session = live
+	local function tick()
+		if live == session then
+			skynet.timeout(10, tick)
+		end
+	end
+	skynet.timeout(0, tick)
+	prompt()
+end
+
+return M
