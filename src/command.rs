@@ -119,7 +119,7 @@ pub fn run(ctx: Option<&Context>, cmd: &str, param: Option<&str>) -> Reply {
         }
         "STARTTIME" => Reply::Text(timer::start_time().to_string()),
         "ABORT" => {
-            crate::start::abort();
+            crate::start::abort_from(ctx.map_or(0, |c| c.handle()));
             Reply::Nothing
         }
         "MONITOR" => {

@@ -252,6 +252,7 @@ pub fn launch(name: &str, param: &str) -> Option<u32> {
     let r = module.init_instance(instance, ctx.as_c_ptr(), cparam.as_deref());
     CURRENT.with(|c| c.set(prev));
     if r == 0 {
+        crate::start::note_launch(handle, name, param);
         global().push(ctx.queue.clone());
         log::error(handle, &format!("LAUNCH {name} {param}"));
         Some(handle)
@@ -394,6 +395,11 @@ pub fn send_name(
     let destination = if let Some(hex) = name.strip_prefix(':') {
         u32::from_str_radix(hex, 16).unwrap_or(0)
     } else if let Some(local) = name.strip_prefix('.') {
+        if local == "launcher" && !data.is_null() && size <= 8 {
+            // SAFETY: the caller guarantees `data` points to `size` readable bytes.
+            let payload = unsafe { std::slice::from_raw_parts(data as *const u8, size) };
+            crate::start::launcher_report(from, ptype & 0xff, payload);
+        }
         registry().find_name(local)
     } else {
         let Prepared { session, data } = match prepare(ctx, &name, ptype, session, data, size) {

@@ -19,6 +19,67 @@ pub const THREAD_MONITOR: i32 = 4;
 
 static HANGUP: AtomicBool = AtomicBool::new(false);
 static LOGGER: AtomicU32 = AtomicU32::new(0);
+// The node's start is watched through two services: the bootstrap, and the `start` service
+// (config `start`, default "main") that the bootstrap launches as `snlua <start>`.
+static BOOTSTRAP: AtomicU32 = AtomicU32::new(0);
+static START_SERVICE: AtomicU32 = AtomicU32::new(0);
+static START_FAILED: AtomicBool = AtomicBool::new(false);
+/// Some service has reported that it failed to start.
+static SOME_LAUNCH_FAILED: AtomicBool = AtomicBool::new(false);
+
+/// Remembers the first `snlua <start>` launched: the node's start service.
+pub fn note_launch(handle: u32, module: &str, param: &str) {
+    if module != "snlua" || START_SERVICE.load(Relaxed) != 0 {
+        return;
+    }
+    let start = crate::env::get("start").unwrap_or_else(|| "main".into());
+    if param.split_whitespace().next() == Some(start.as_str()) {
+        let _ = START_SERVICE.compare_exchange(0, handle, SeqCst, SeqCst);
+    }
+}
+
+/// A service that cannot start tells `.launcher` "ERROR" (snlua does it when its file or
+/// loader fails, skynet.lua when the start function raises), as text or packed by
+/// skynet.pack. From the bootstrap or the start service that means the node cannot start:
+/// it stops and exits non-zero, whichever snlua and Lua layer they run on.
+pub fn launcher_report(from: u32, ptype: i32, payload: &[u8]) {
+    const PTYPE_LUA: i32 = 10;
+    const PACKED_ERROR: &[u8] = b"\x2cERROR"; // a short string of 5 bytes, as skynet.pack writes it
+    let failed = match ptype {
+        crate::message::PTYPE_TEXT => payload == b"ERROR",
+        PTYPE_LUA => payload == PACKED_ERROR,
+        _ => false,
+    };
+    if !failed || from == 0 {
+        return;
+    }
+    SOME_LAUNCH_FAILED.store(true, SeqCst);
+    let which = if from == BOOTSTRAP.load(SeqCst) {
+        "bootstrap"
+    } else if from == START_SERVICE.load(SeqCst) {
+        "start"
+    } else {
+        return;
+    };
+    fail_start(from, &format!("the {which} service failed to start"));
+}
+
+/// ABORT. The bootstrap aborts the node after a service it cannot do without (the harbor's
+/// cdummy, cmaster or cslave) failed to start: then the node failed to start too.
+pub fn abort_from(from: u32) {
+    if from != 0 && from == BOOTSTRAP.load(SeqCst) && SOME_LAUNCH_FAILED.load(SeqCst) {
+        fail_start(from, "the bootstrap service aborted the node");
+    } else {
+        abort();
+    }
+}
+
+fn fail_start(from: u32, why: &str) {
+    if !START_FAILED.swap(true, SeqCst) {
+        log::error(from, &format!("error: {why}: the node stops"));
+    }
+    abort();
+}
 
 /// ABORT: every service but the logger is retired now; the logger goes once it has written
 /// everything queued for it (upstream retires it at once and loses those lines).
@@ -89,13 +150,18 @@ pub fn start(config: &Config) -> Result<(), String> {
 
     let line = config.bootstrap.trim();
     let (name, args) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
-    if context::launch(name, args.trim_start()).is_none() {
+    let Some(bootstrap) = context::launch(name, args.trim_start()) else {
         log::error(0, &format!("Bootstrap error : {line}"));
         drain_logger();
         return Err(format!("bootstrap `{line}` failed (see the log above)"));
-    }
+    };
+    // Set before any worker runs: a report from the bootstrap comes from its messages.
+    BOOTSTRAP.store(bootstrap, SeqCst);
 
     run_threads(config.thread);
+    if START_FAILED.load(SeqCst) {
+        return Err("the node failed to start (see the log above)".into());
+    }
 
     harbor::exit();
     socket::free();

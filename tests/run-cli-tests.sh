@@ -47,6 +47,31 @@ expect_failure missing-logger "Can't launch no_such_logger service" 'thread = 2
 logservice = "no_such_logger"'
 expect_failure runtime-error "attempt to perform arithmetic" 'thread = 1 + {}'
 
+# A node of the Lua layer whose bootstrap or start service cannot start exits non-zero.
+layer='thread = 2
+harbor = 0
+cpath = "./cservice/?.so"
+lualoader = "./lualib/loader.lua"
+lua_path = "./lualib/?.lua;./lualib/?/init.lua;tests/lua/?.lua"
+lua_cpath = "./luaclib/?.so"
+luaservice = "./service/?.lua;tests/lua/?.lua"'
+expect_failure bootstrap-file-missing "the bootstrap service failed to start" "$layer
+bootstrap = \"snlua lt_no_such_service\""
+expect_failure lualoader-missing "the bootstrap service failed to start" "$layer
+bootstrap = \"snlua bootstrap\"
+lualoader = \"$dir/no_such_loader.lua\""
+expect_failure start-missing "the start service failed to start" "$layer
+bootstrap = \"snlua bootstrap\"
+start = \"lt_no_such_service\""
+expect_failure start-raises "the start service failed to start" "$layer
+bootstrap = \"snlua bootstrap\"
+start = \"lt_badstart\""
+expect_failure harbor-without-slave "the bootstrap service aborted the node" "$layer
+bootstrap = \"snlua bootstrap\"
+harbor = 1
+master = \"127.0.0.1:1\"
+address = \"127.0.0.1:2\""
+
 # wait_for <seconds> <shell test>: polls a condition the node makes true, bounded in time.
 wait_for() {
 	timeout "$1" sh -c "until $2; do sleep 0.05; done"
