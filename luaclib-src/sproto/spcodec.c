@@ -161,13 +161,24 @@ to_string(lua_State *L, const struct sp_type *t, const struct sp_field *f, int i
 	return lua_tolstring(L, idx, n);
 }
 
+/* A table, or a userdata with a metatable (read through its metamethods). */
+static int
+indexable(lua_State *L, int idx) {
+	int t = lua_type(L, idx);
+	if (t == LUA_TTABLE)
+		return 1;
+	if ((t == LUA_TUSERDATA || t == LUA_TLIGHTUSERDATA) && lua_getmetatable(L, idx)) {
+		lua_pop(L, 1);
+		return 1;
+	}
+	return 0;
+}
+
 static void
 check_indexable(lua_State *L, const struct sp_type *t, const struct sp_field *f, int idx) {
-	if (!lua_istable(L, idx) && !lua_getmetatable(L, idx))
+	if (!indexable(L, idx))
 		luaL_error(L, "%s.%s should be a table or an userdata with metamethods (Is a %s)",
 			t->name, f->name, kind_of(L, idx));
-	if (!lua_istable(L, idx))
-		lua_pop(L, 1);  /* the metatable */
 }
 
 static void encode_struct(struct out *o, const struct sp_type *t, const struct source *src, int depth);
@@ -269,11 +280,9 @@ encode_keyed(struct out *o, const struct sp_type *t, const struct sp_field *f, i
 			struct source s = { 0, k, v };
 			encode_struct(o, f->sub, &s, depth + 1);
 		} else {
-			if (!lua_istable(L, v) && !lua_getmetatable(L, v))
+			if (!indexable(L, v))
 				luaL_error(L, "%s.%s[%s] should be a table (Is a %s)", t->name, f->name,
 					luaL_tolstring(L, k, NULL), kind_of(L, v));
-			else if (!lua_istable(L, v))
-				lua_pop(L, 1);
 			struct source s = { v, 0, 0 };
 			encode_struct(o, f->sub, &s, depth + 1);
 		}
@@ -431,9 +440,8 @@ sp_lua_encode(lua_State *L) {
 		o.cap = 1024;
 	}
 	struct source s = { 2, 0, 0 };
-	if (!lua_istable(L, 2) && !lua_getmetatable(L, 2))
+	if (!indexable(L, 2))
 		luaL_error(L, "bad argument #2 to 'encode' (table expected, got %s)", luaL_typename(L, 2));
-	lua_settop(L, 3);
 	encode_struct(&o, t, &s, 0);
 	lua_pushlstring(L, (const char *)o.p, o.len);
 	if (o.cap <= SP_KEEP_BUFFER) {
