@@ -132,8 +132,9 @@ function Conn:on_data(size, data)
 	if met then
 		self.demand = nil
 	end
-	-- pause a big buffer, unless a reader still needs more of it
-	if buffered > HIGH_WATER and (met or want == nil or type(want) == "boolean") then
+	-- pause a big buffer, unless a reader still needs more of it (readall needs
+	-- everything up to the close, which a paused socket would never see)
+	if buffered > HIGH_WATER and (met or want == nil) then
 		self:hold(buffered)
 	end
 	if met then
