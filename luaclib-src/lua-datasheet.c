@@ -178,23 +178,21 @@ view_index(lua_State *L) {
 	return 1;
 }
 
+/* next over the raw table alone; no results once it is exhausted */
 static int
-plain_next(lua_State *L) {
-	luaL_checktype(L, 1, LUA_TTABLE);
+raw_next(lua_State *L) {
 	lua_settop(L, 2);
-	if (lua_next(L, 1))
-		return 2;
-	lua_pushnil(L);
-	return 1;
+	return lua_next(L, 1) ? 2 : 0;
 }
 
+/* pairs(view): the view becomes a plain table, walked by raw_next */
 static int
 view_pairs(lua_State *L) {
 	materialize(L);
-	lua_pushcfunction(L, plain_next);
-	lua_pushvalue(L, 1);
-	lua_pushnil(L);
-	return 3;
+	lua_settop(L, 1);
+	lua_pushcfunction(L, raw_next);
+	lua_insert(L, 1);
+	return 2;
 }
 
 static int

@@ -232,18 +232,18 @@ reader_call(lua_State *L) {
 		lua_pushboolean(L, 0);
 		return 1;
 	}
-	/* stack: reader f ud -> true f(msg, sz, ud)... */
-	lua_settop(L, 3);
+	/* results: true, then whatever f(msg, sz, ud) returns */
+	int before = lua_gettop(L);
 	lua_pushboolean(L, 1);
-	lua_replace(L, 1);
 	lua_pushvalue(L, 2);
 	lua_pushlightuserdata(L, v->data);
 	lua_pushinteger(L, v->size);
-	lua_pushvalue(L, 3);
+	if (before >= 3)
+		lua_pushvalue(L, 3);
+	else
+		lua_pushnil(L);
 	lua_call(L, 3, LUA_MULTRET);
-	lua_remove(L, 3);
-	lua_remove(L, 2);
-	return lua_gettop(L);
+	return lua_gettop(L) - before;
 }
 
 LUAMOD_API int
