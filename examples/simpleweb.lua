@@ -6,7 +6,8 @@
 -- chunked).  A malformed request gets its status (400, 413, 431, 501, 505), a request not
 -- complete in time gets 408; the connection is then closed, and only that one.
 -- Config keys (all optional): http_port (8001), http_agents (20), http_bodylimit (8192
--- bytes), http_timeout (10 seconds per request).
+-- bytes), http_timeout (10 seconds per request), http_protocol ("http"), certfile and
+-- keyfile (PEM files for https).
 
 local skynet = require "skynet"
 local socket = require "skynet.socket"
@@ -14,8 +15,10 @@ local httpd = require "http.httpd"
 local sockethelper = require "http.sockethelper"
 local urllib = require "http.url"
 
-local mode, protocol = ...
-protocol = protocol or "http"
+-- `simpleweb agent <protocol>` is an agent; otherwise `simpleweb [main [<protocol> [<port>]]]`
+-- (protocol "http" or "https": that needs the ltls module and the certfile, keyfile keys)
+local mode, protocol, port_arg = ...
+protocol = protocol or skynet.getenv "http_protocol" or "http"
 
 local function config(key, default)
 	local v = skynet.getenv(key)
@@ -164,7 +167,7 @@ skynet.start(function()
 		agents[i] = skynet.newservice(SERVICE_NAME, "agent", protocol)
 	end
 	local balance = 1
-	local port = config("http_port", 8001)
+	local port = tonumber(port_arg) or config("http_port", 8001)
 	local id = assert(socket.listen("0.0.0.0", port))
 	skynet.error(string.format("Listen web port %d protocol:%s", port, protocol))
 	socket.start(id, function(fd, addr)

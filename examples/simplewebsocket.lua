@@ -5,14 +5,17 @@
 -- demo client in the same node sends "hello world!" and a ping every second (set
 -- ws_demo_client = "false" to leave it out).
 -- Config keys (all optional): ws_port (9948), ws_agents (20), ws_max_frame_size (bytes,
--- default 256 KiB: a bigger frame or message is closed with 1009), ws_demo_client.
+-- default 256 KiB: a bigger frame or message is closed with 1009), ws_demo_client,
+-- ws_protocol ("ws"), certfile and keyfile (PEM files for wss).
 
 local skynet = require "skynet"
 local socket = require "skynet.socket"
 local service = require "skynet.service"
 local websocket = require "http.websocket"
 
-local MODE = ...
+-- `simplewebsocket agent` is an agent; otherwise `simplewebsocket [main [<protocol> [<port>]]]`
+-- (protocol "ws" or "wss": that needs the ltls module and the certfile, keyfile keys)
+local MODE, PROTOCOL, PORT = ...
 
 local function config(key, default)
 	local v = skynet.getenv(key)
@@ -97,8 +100,8 @@ skynet.start(function()
 		agents[i] = skynet.newservice(SERVICE_NAME, "agent")
 	end
 	local balance = 1
-	local protocol = "ws"
-	local port = config("ws_port", 9948)
+	local protocol = PROTOCOL or skynet.getenv "ws_protocol" or "ws"
+	local port = tonumber(PORT) or config("ws_port", 9948)
 	local id = assert(socket.listen("0.0.0.0", port))
 	skynet.error(string.format("Listen websocket port %d protocol:%s", port, protocol))
 	socket.start(id, function(fd, addr)

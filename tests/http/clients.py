@@ -9,6 +9,7 @@ import asyncio, base64, os, socket, struct, subprocess, sys, tempfile, time, tra
 import websockets
 
 HTTP, WS, LOG = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+HTTPS, WSS = (int(sys.argv[4]), int(sys.argv[5])) if len(sys.argv) > 5 else (None, None)
 failures = 0
 
 
@@ -609,5 +610,31 @@ def ws_log_names_violations():
                  b"over the limit of 262144; closing with 1009"):
         check(line in log, "no %r in the node log" % line)
 
+
+# ---------------------------------------------------------------- TLS (https, wss)
+
+if HTTPS:
+    @test
+    def curl_https_keepalive():
+        url = "https://127.0.0.1:%d" % HTTPS
+        body, err = curl("-k", "-v", "-d", "secret", url + "/one", url + "/two")
+        check(err.count(b"< HTTP/1.1 200") == 2, "two 200s over tls")
+        check(b"Re-using existing connection" in err, "no reuse")
+        check(body.count(b"-----body----\nsecret") == 2, body[-60:])
+
+    @test
+    def python_wss_client():
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+
+        async def go():
+            async with websockets.connect("wss://127.0.0.1:%d/" % WSS, ssl=ctx) as ws:
+                await ws.send("secure hello")
+                check(await ws.recv() == "secure hello", "wss echo")
+                await ws.send(["frag ", "over ", "tls"])
+                check(await ws.recv() == "frag over tls", "wss fragments")
+        arun(go())
 
 sys.exit(1 if failures else 0)

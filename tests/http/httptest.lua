@@ -202,6 +202,46 @@ skynet.start(function()
 		has(tostring(err), "websocket handshake error")
 	end)
 
+	-- TLS: run.sh sets https_port, wss_port and py_wss_port when ltls is built and openssl
+	-- could make a certificate
+	local https_port, wss_port = tonumber(skynet.getenv "https_port"), tonumber(skynet.getenv "wss_port")
+	if https_port and pcall(require, "ltls.c") then
+		skynet.newservice("simpleweb", "main", "https", https_port)
+		skynet.newservice("simplewebsocket", "main", "wss", wss_port)
+
+		test("https_get_post", function()
+			local host = "https://127.0.0.1:" .. https_port
+			local code, body = httpc.get(host, "/secure?x=1")
+			check(code == 200, "status %s", code)
+			has(body, "path: /secure")
+			local data = string.rep("tls!", 50000)
+			code, body = httpc.request("POST", host, "/big", nil, nil, data)
+			check(code == 200 and body:sub(-#data) == data, "post over tls")
+		end)
+
+		test("wss_echo_ours", function()
+			local id = websocket.connect("wss://127.0.0.1:" .. wss_port .. "/tls")
+			websocket.write(id, "over tls")
+			local msg = websocket.read(id)
+			check(msg == "over tls", "got %q", tostring(msg))
+			local big = string.rep("x", 100000)
+			websocket.write(id, big, "binary")
+			msg = websocket.read(id)
+			check(msg == big, "big message over tls")
+			websocket.close(id, 1000)
+		end)
+
+		test("wss_client_python_server", function()
+			local id = websocket.connect("wss://127.0.0.1:" .. port "py_wss_port" .. "/")
+			websocket.write(id, "fragment-me")
+			local msg = websocket.read(id)
+			check(msg == "frag-a;frag-b;frag-c", "got %q", tostring(msg))
+			websocket.close(id)
+		end)
+	else
+		print "TEST SKIP tls (no ltls module or no certificate)"
+	end
+
 	local failed = 0
 	for _, ok in ipairs(results) do
 		if not ok then

@@ -3,9 +3,10 @@
          "close-4001" with a close frame of code 4001
   bad    a raw WebSocket server that answers the handshake, then sends a frame with RSV1 set
   stall  accepts TCP connections and never answers
-Writes {"echo": port, "bad": port, "stall": port} to the file named by argv[1], then serves
-until killed."""
-import asyncio, base64, hashlib, json, os, socket, sys
+  wss    (with argv[2], argv[3]: certificate and key files) the echo server over TLS
+Writes {"echo": port, "bad": port, "stall": port, "wss": port} to the file named by argv[1],
+then serves until killed."""
+import asyncio, base64, hashlib, json, os, socket, ssl, sys
 
 import websockets
 
@@ -63,10 +64,16 @@ async def main():
     e = await websockets.serve(echo, "127.0.0.1", 0)
     b = await asyncio.start_server(bad, "127.0.0.1", 0)
     s = await asyncio.start_server(stall, "127.0.0.1", 0)
+    wss = None
+    if len(sys.argv) > 3:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+        wss = await websockets.serve(echo, "127.0.0.1", 0, ssl=ctx)
     ports = {
         "echo": e.sockets[0].getsockname()[1],
         "bad": b.sockets[0].getsockname()[1],
         "stall": s.sockets[0].getsockname()[1],
+        "wss": wss.sockets[0].getsockname()[1] if wss else 0,
     }
     tmp = sys.argv[1] + ".tmp"
     with open(tmp, "w") as f:

@@ -35,7 +35,14 @@ wait_for() {
 	return 1
 }
 
-timeout 120 python3 tests/http/pyservers.py "$out/pyports.json" > "$out/pyservers.log" 2>&1 &
+# TLS tests run when ltls is built and openssl can make a self-signed certificate
+tls=
+if [ -f luaclib/ltls.so ] && openssl req -x509 -newkey rsa:2048 -days 2 -nodes -subj /CN=localhost \
+	-keyout "$out/key.pem" -out "$out/cert.pem" > "$out/openssl.log" 2>&1; then
+	tls=yes
+fi
+timeout 120 python3 tests/http/pyservers.py "$out/pyports.json" ${tls:+"$out/cert.pem" "$out/key.pem"} \
+	> "$out/pyservers.log" 2>&1 &
 py=$!
 if ! wait_for 20 test -f "$out/pyports.json"; then
 	fail "python servers did not start"; cat "$out/pyservers.log"; finish
@@ -66,6 +73,15 @@ py_echo_port = $(pyport echo)
 py_bad_port = $(pyport bad)
 py_stall_port = $(pyport stall)
 CFG
+if [ -n "$tls" ]; then
+	cat >> "$cfg" <<CFG
+https_port = $(free_port)
+wss_port = $(free_port)
+py_wss_port = $(pyport wss)
+certfile = "$out/cert.pem"
+keyfile = "$out/key.pem"
+CFG
+fi
 log="$out/node.log"
 timeout 110 ./skynet "$cfg" > "$log" 2>&1 &
 node=$!
@@ -77,10 +93,14 @@ while IFS= read -r line; do
 	case $line in
 	"TEST OK "*) ok "lua ${line#TEST OK }" ;;
 	"TEST FAIL "*) fail "lua ${line#TEST FAIL }" ;;
+	"TEST SKIP "*) echo "skip lua ${line#TEST SKIP }" ;;
 	esac
 done < "$log"
 
-timeout 90 python3 tests/http/clients.py "$http_port" "$ws_port" "$log" > "$out/clients.log" 2>&1
+https_port=$(sed -n 's/^https_port = //p' "$cfg")
+wss_port=$(sed -n 's/^wss_port = //p' "$cfg")
+timeout 90 python3 tests/http/clients.py "$http_port" "$ws_port" "$log" ${tls:+"$https_port" "$wss_port"} \
+	> "$out/clients.log" 2>&1
 rc=$?
 while IFS= read -r line; do
 	case $line in
