@@ -1,4 +1,4 @@
--- A tiny service for examples/main.lua: keeps a running total.
+-- A tiny service for examples/tour.lua: keeps a running total.
 --   add n  -> new total      get -> total      fail -> raises an error
 local skynet = require "skynet"
 

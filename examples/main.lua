@@ -1,41 +1,28 @@
--- Start service of examples/config: starts a few services, talks to them and
--- reports what happened with skynet.error, then leaves the node running.
+-- Start service of examples/config: the sproto schemas, a console, a debug console, the
+-- SIMPLEDB key/value service and the watchdog, which listens for clients on port 8888.
 local skynet = require "skynet"
-local datacenter = require "skynet.datacenter"
+
+local gate_conf = { port = 8888, maxclient = 64, nodelay = true }
+
+-- services another part of the tree provides: started only when they are there
+local function optional(name, ...)
+	if package.searchpath(name, skynet.getenv "luaservice") then
+		return skynet.newservice(name, ...)
+	end
+	skynet.error("main: no service " .. name .. ", not started")
+end
 
 skynet.start(function()
-	skynet.error("main: started as", skynet.address(skynet.self()))
-
-	-- two independent instances of the same service
-	local left = skynet.newservice("counter", "left")
-	local right = skynet.newservice("counter", "right")
-	for i = 1, 3 do
-		skynet.call(left, "lua", "add", i)
+	skynet.error("Server start")
+	skynet.uniqueservice("protoloader")
+	local interactive = not skynet.getenv "daemon"
+	if interactive then
+		optional("console")
 	end
-	skynet.send(right, "lua", "add", 10)	-- fire and forget
-	skynet.error("main: left total =", skynet.call(left, "lua", "get"))
-	skynet.error("main: right total =", skynet.call(right, "lua", "get"))
-
-	-- a unique service is started once; queryservice finds it
-	local shared = skynet.uniqueservice("counter", "shared")
-	local again = skynet.uniqueservice("counter", "ignored")
-	local found = skynet.queryservice("counter")
-	skynet.error("main: uniqueservice gave", skynet.address(shared), "then", skynet.address(again),
-		"; queryservice gave", skynet.address(found))
-
-	-- an error in the callee comes back to the caller as "call failed"
-	local ok, err = pcall(skynet.call, left, "lua", "fail")
-	skynet.error("main: failing call ->", ok, err)
-
-	-- node-wide key/value tree
-	datacenter.set("example", "greeting", "hello")
-	skynet.error("main: datacenter example.greeting =", datacenter.get("example", "greeting"))
-
-	-- a short sleep: skynet.now() counts hundredths of a second
-	local t0 = skynet.now()
-	skynet.sleep(10)
-	skynet.error("main: slept", skynet.now() - t0, "ticks")
-
-	skynet.error("main: done")
+	optional("debug_console", 8000)
+	skynet.newservice("simpledb")
+	local watchdog = skynet.newservice("watchdog")
+	local addr, port = skynet.call(watchdog, "lua", "start", gate_conf)
+	skynet.error(string.format("Watchdog listen on %s:%d", addr, port))
 	skynet.exit()
 end)
