@@ -1,0 +1,2 @@
+-- skynet 1.0 name of skynet.socket (put lualib/compat10 on lua_path to keep old requires working)
+return require "skynet.socket"
