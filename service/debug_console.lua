@@ -544,7 +544,9 @@ local function run_line(conn, text)
 	else
 		fn = raw[name]
 		if fn == nil then
+			-- upstream's console prints an empty error text here
 			conn:send("Invalid command, type help for command list")
+			conn:send("")
 			conn:send("<CMD Error>")
 			return
 		end
