@@ -1,6 +1,6 @@
 -- The example's command-line client: talks sproto to examples/config's server on
--- 127.0.0.1:8888. Run it from the repository root, with the server up:
---     ./3rd/lua/lua examples/client.lua
+-- 127.0.0.1:8888 (or the port given). Run it from the repository root, with the server up:
+--     ./3rd/lua/lua examples/client.lua [port]
 -- It sends "handshake" and set hello=world, then for each line typed: "quit" asks the
 -- server to close, any other word is looked up ("get"). Everything the server sends is
 -- printed (RESPONSE to our requests, REQUEST heartbeat every 5 seconds).
@@ -15,7 +15,7 @@ local socket = require "client.socket"
 -- our requests are c2s; what the server sends us is s2c
 local host = sproto.new(proto.s2c):host "package"
 local request = host:attach(sproto.new(proto.c2s))
-local fd = assert(socket.connect("127.0.0.1", 8888))
+local fd = assert(socket.connect("127.0.0.1", tonumber((...)) or 8888))
 
 local received = ""	-- bytes read but not yet a whole packet
 local session = 0

@@ -2,7 +2,10 @@
 -- SIMPLEDB key/value service and the watchdog, which listens for clients on port 8888.
 local skynet = require "skynet"
 
-local gate_conf = { port = 8888, maxclient = 64, nodelay = true }
+-- the ports: 8888 and 8000, unless the config says otherwise (example_port, debug_port)
+local port = tonumber(skynet.getenv "example_port") or 8888
+local debug_port = tonumber(skynet.getenv "debug_port") or 8000
+local gate_conf = { port = port, maxclient = 64, nodelay = true }
 
 -- services another part of the tree provides: started only when they are there
 local function optional(name, ...)
@@ -19,7 +22,7 @@ skynet.start(function()
 	if interactive then
 		optional("console")
 	end
-	optional("debug_console", 8000)
+	optional("debug_console", debug_port)
 	skynet.newservice("simpledb")
 	local watchdog = skynet.newservice("watchdog")
 	local addr, port = skynet.call(watchdog, "lua", "start", gate_conf)
