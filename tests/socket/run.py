@@ -450,6 +450,55 @@ def netstat_lists_sockets():
     c.close()
 
 
+@test
+def send_warning_callback():
+    """socket.warning: 8 MiB written to a client that does not read raises WARNING events."""
+    node, ports = server()
+    mark = len(node.lines)
+    s = connect(ports["flood"])
+    node.wait_for(r"FLOOD written$", start=mark)
+    m = node.wait_for(r"FLOOD warning id=(\S+) kbytes=(\d+)$", start=mark)
+    check(m.group(1) == "true" and int(m.group(2)) >= 1024, m.group(0))
+    got = recv_exact(s, 128 * 65536)
+    check(got == b"f" * len(got), "flood bytes")
+    s.sendall(b"thanks\n")
+    node.wait_for(r"FLOOD ack=thanks$", start=mark)
+    s.close()
+
+
+@test
+def abandon_and_transfer():
+    """socket.abandon hands a started connection to another service, which starts it again."""
+    node, ports = server()
+    mark = len(node.lines)
+    s = connect(ports["handoff"])
+    s.sendall(b"first\n")
+    node.wait_for(r"HANDOFF first=first invalid=true$", start=mark)
+    hello = recv_line(s)
+    check(hello.startswith(b"agent "), "greeting %r" % hello)
+    s.sendall(b"xyz\n")
+    check(recv_line(s) == b"XYZ", "agent answer")
+    s.close()
+
+
+@test
+def close_while_reading():
+    """socket.close from one task while another is blocked in socket.read."""
+    node, ports = server()
+    mark = len(node.lines)
+    s = connect(ports["closer"])
+    node.wait_for(r"CLOSER reading$", start=mark)
+    c = connect(ports["ctl"])
+    c.sendall(b"close\n")
+    check(recv_line(c) == b"closed", "close answer")
+    node.wait_for(r'CLOSER reader=false rest=""$', start=mark)
+    node.wait_for(r"CLOSER closed invalid=true$", start=mark)
+    s.settimeout(WAIT)
+    check(recv_all(s) == b"", "bytes after close")
+    s.close()
+    c.close()
+
+
 def stop_server():
     node = SERVER.get("node")
     if node is None:
@@ -502,6 +551,7 @@ def tcp_client_to_python_server():
         node.wait_for(r"CLIENT readall again=false$")
         m = node.wait_for(r"CLIENT refused id=(\S+) err=(.*)$")
         check(m.group(1) == "nil" and m.group(2) != "nil", "refused connect: %s" % m.group(0))
+        node.wait_for(r"CLIENT resolve=127\.0\.0\.1(,127\.0\.0\.1)*$")
         node.wait_for(r"CLIENT done")
         check(node.wait_exit() == 0, "node exit code")
         node.check_clean()

@@ -32,6 +32,8 @@ function cases.tcp()
 	-- a port nobody listens on
 	local id3, err3 = socket.open("127.0.0.1", port2)
 	log("CLIENT refused id=" .. tostring(id3) .. " err=" .. tostring(err3))
+	local addrs = socket.resolve("127.0.0.1")
+	log("CLIENT resolve=" .. table.concat(addrs, ","))
 	log("CLIENT done")
 	skynet.abort()
 end

@@ -71,6 +71,7 @@ end
 
 -- pause at once; resume when the control connection says so
 local paused = {}
+local to_close = {}	-- connections of the "closer" port, closed by the control port
 local function held(id)
 	socket.pause(id)
 	paused[#paused + 1] = id
@@ -99,6 +100,11 @@ local function control(id)
 		if cmd == "resume" then
 			skynet.wakeup(paused.waiter)
 			socket.write(id, "ok\n")
+		elseif cmd == "close" then
+			local cid = table.remove(to_close, 1)
+			socket.close(cid)
+			log("CLOSER closed invalid=" .. tostring(socket.invalid(cid)))
+			socket.write(id, "closed\n")
 		elseif cmd == "netstat" then
 			local n = 0
 			for _, s in ipairs(socket.netstat()) do
@@ -153,14 +159,48 @@ local function limited(id)
 	socket.close(id)
 end
 
+-- a big write to a client that does not read: the WARNING event reaches our callback
+local function flood(id)
+	socket.warning(id, function(wid, kbytes)
+		log(string.format("FLOOD warning id=%s kbytes=%d", tostring(wid == id), kbytes))
+	end)
+	local chunk = string.rep("f", 65536)
+	for _ = 1, 128 do
+		socket.write(id, chunk)
+	end
+	log("FLOOD written")
+	local ack = socket.readline(id)
+	log("FLOOD ack=" .. tostring(ack))
+	socket.close(id)
+end
+
+-- read a line, then abandon the socket to a new service that starts it
+local function handoff(id)
+	local first = socket.readline(id)
+	socket.abandon(id)
+	log("HANDOFF first=" .. tostring(first) .. " invalid=" .. tostring(socket.invalid(id)))
+	skynet.newservice("sk_agent", id)
+end
+
+-- close (from the control connection's task) while this task is blocked reading:
+-- the reader gets false, close returns after it
+local function closer(id)
+	to_close[#to_close + 1] = id
+	log("CLOSER reading")
+	local data, rest = socket.read(id)
+	log(string.format("CLOSER reader=%s rest=%q", tostring(data), tostring(rest)))
+end
+
 local handlers = {
+	flood = flood, handoff = handoff, closer = closer,
 	echo = echo, line = lines, frame = frames, all = whole, hold = held,
 	ctl = control, reset = big, exact = exact, limit = limited,
 }
 
 skynet.start(function()
 	local ports = {}
-	for _, name in ipairs { "echo", "line", "frame", "all", "hold", "ctl", "reset", "exact", "limit", "agent" } do
+	for _, name in ipairs { "echo", "line", "frame", "all", "hold", "ctl", "reset", "exact", "limit", "agent",
+			"flood", "handoff", "closer" } do
 		local handler = handlers[name]
 		local lid, addr, port = socket.listen("127.0.0.1", 0)
 		assert(addr == "127.0.0.1", addr)
