@@ -501,6 +501,54 @@ def t_debug_peer_leaves():
     d.close()
 
 
+def t_debug_step_over_call():
+    # "n" over a line that calls another service: the task waits, the service
+    # serves, and the debugger stops at the next line when the answer comes
+    addr = services["alpha"]
+    d = Console()
+    d.send("debug " + addr)
+    d.read_until(prompt_re(addr))
+    d.send('watch("lua", function(_, _, cmd) return cmd == "relay" end)')
+    d.read_until(prompt_re(addr))
+    caller = Caller("call .ctarget 'relay', %d" % int(services["beta"][1:], 16))
+    l_call, l_text = line_of("local count, name = skynet.call"), line_of('local text = name .. "#"')
+    d.read_until(at_line(line_of('if cmd == "add"')))
+    deadline = time.time() + WAIT
+    while True:  # "n" down to the call line (each n is answered by a prompt)
+        d.send("n")
+        got = d.read_until(re.compile(rb"\)>$"))
+        if "(%d)>" % l_call in got:
+            break
+        expect(time.time() < deadline, "never reached the call line: %r" % got)
+    d.send("n")
+    d.read_until(at_line(l_text))
+    d.send("name, count")
+    got = d.read_until(at_line(l_text))
+    expect(got.startswith("beta\t"), "locals after the call %r" % got)
+    d.send("c")
+    d.read_until(prompt_re(addr))
+    ok, lines = caller.wait()
+    expect(ok and lines[0].startswith("1\tbeta#"), "relay answer %r" % (lines,))
+    d.send("cont")
+    d.read_until(b"<CMD OK>\n")
+    d.close()
+
+
+def t_debug_target_dies():
+    # the debugged service is killed: the session ends with an error line and
+    # the connection is a console again
+    lines = expect_ok(con, "start console_target zeta")
+    addr = lines[0].split("\t")[0]
+    d = Console()
+    d.send("debug " + addr)
+    d.read_until(prompt_re(addr))
+    expect_ok(con, "kill " + addr)
+    got = d.read_until(Console.END)
+    expect(got.endswith("Debugger attach failed\n<CMD Error>\n"), "session end %r" % got)
+    expect_ok(d, "ping .ctarget")
+    d.close()
+
+
 def t_exit_console():
     c = Console()
     expect_ok(c, "ping .ctarget")
@@ -536,6 +584,8 @@ for name, fn in [
     ("debug: watch, step, print locals, continue, detach", t_debug_session),
     ("debug: breakat a line", t_debug_breakat),
     ("debug: the console peer leaves while stopped", t_debug_peer_leaves),
+    ("debug: next over a call to another service", t_debug_step_over_call),
+    ("debug: the debugged service dies", t_debug_target_dies),
     ("exit ends the console connection", t_exit_console),
 ]:
     check(name, fn)

@@ -1,7 +1,7 @@
 -- A service for the console suite: "add" answers a + b (through a few locals,
 -- for the debugger to stop on), "get" answers a counter bumped by each add and
 -- the label, "churn" leaves about n KB of garbage with the collector stopped
--- (for the console's gc to free).
+-- (for the console's gc to free), "relay" answers what "get" of service a says.
 local skynet = require "skynet"
 local label = ...
 
@@ -32,6 +32,11 @@ skynet.start(function()
 			end
 			junk = nil
 			skynet.ret(skynet.pack(collectgarbage "count"))
+		elseif cmd == "relay" then
+			local peer = a
+			local count, name = skynet.call(peer, "lua", "get")
+			local text = name .. "#" .. count
+			skynet.ret(skynet.pack(text))
 		elseif cmd == "get" then
 			skynet.ret(skynet.pack(adds, label))
 		else
