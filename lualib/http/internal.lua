@@ -201,7 +201,7 @@ end
 function M.request(interface, method, host, url, recvheader, header, content)
 	local write = interface.write
 	local out = { string.format("%s %s HTTP/1.1\r\n", method, url) }
-	local chunked
+	local chunked, has_length
 	if header then
 		local has_host
 		for k, v in pairs(header) do
@@ -210,6 +210,8 @@ function M.request(interface, method, host, url, recvheader, header, content)
 				has_host = true
 			elseif lk == "transfer-encoding" and tostring(v):lower() == "chunked" then
 				chunked = true
+			elseif lk == "content-length" then
+				has_length = true
 			end
 			header_lines(out, k, v)
 		end
@@ -236,14 +238,14 @@ function M.request(interface, method, host, url, recvheader, header, content)
 		end
 		write("0\r\n\r\n")
 	elseif content then
-		if not chunked then
+		if not chunked and not has_length then
 			out[#out + 1] = string.format("content-length: %d\r\n", #content)
 		end
 		out[#out + 1] = "\r\n"
 		write(table.concat(out))
 		write(content)
 	else
-		out[#out + 1] = "content-length: 0\r\n\r\n"
+		out[#out + 1] = has_length and "\r\n" or "content-length: 0\r\n\r\n"
 		write(table.concat(out))
 	end
 

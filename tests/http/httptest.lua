@@ -7,6 +7,9 @@ local skynet = require "skynet"
 local httpc = require "http.httpc"
 local websocket = require "http.websocket"
 local urllib = require "http.url"
+local httpd = require "http.httpd"
+local sockethelper = require "http.sockethelper"
+local socket = require "skynet.socket"
 
 local function port(key)
 	return assert(tonumber(skynet.getenv(key)), key)
@@ -193,6 +196,38 @@ skynet.start(function()
 		local msg, _, code = websocket.read(id)
 		check(msg == false and code == 1002, "got %s / %s", tostring(msg), tostring(code))
 		check(websocket.is_close(id), "not closed")
+	end)
+
+	test("ws_accept_after_httpd_upgrade", function()
+		-- a server that reads the request with httpd and hands /ws to websocket.accept
+		local up_port = port "upgrade_port"
+		local lid = assert(socket.listen("127.0.0.1", up_port))
+		local handle = {
+			message = function(wid, msg, kind)
+				websocket.write(wid, "upgraded:" .. msg, kind)
+			end,
+		}
+		socket.start(lid, function(id, addr)
+			skynet.fork(function()
+				socket.start(id)
+				local code, url, method, header = httpd.read_request(sockethelper.readfunc(id), 8192)
+				if code == 200 and url == "/ws" then
+					websocket.accept(id, handle, "ws", addr,
+						{ upgrade = { header = header, method = method, url = url } })
+				else
+					httpd.write_response(sockethelper.writefunc(id), 404, "no such page")
+					socket.close(id)
+				end
+			end)
+		end)
+		local id = websocket.connect(string.format("ws://127.0.0.1:%d/ws", up_port))
+		websocket.write(id, "over an upgraded request")
+		local msg = websocket.read(id)
+		check(msg == "upgraded:over an upgraded request", "got %q", tostring(msg))
+		websocket.close(id, 1000)
+		local code = httpc.get("127.0.0.1:" .. up_port, "/other")
+		check(code == 404, "status %s", code)
+		socket.close(lid)
 	end)
 
 	test("ws_client_handshake_refused", function()

@@ -72,6 +72,7 @@ ws_demo_client = "false"
 py_echo_port = $(pyport echo)
 py_bad_port = $(pyport bad)
 py_stall_port = $(pyport stall)
+upgrade_port = $(free_port)
 CFG
 if [ -n "$tls" ]; then
 	cat >> "$cfg" <<CFG
