@@ -23,7 +23,7 @@ endif
 LUACLIB_MODS := $(patsubst %,luaclib/%.so,$(LUACLIB_DIRS))
 luaclib/ltls.so: MODULE_LIBS := -lssl -lcrypto
 
-.PHONY: linux all core clean test test-c test-asan bench
+.PHONY: linux all core clean test test-c test-asan bench fuzz
 linux: all
 all: skynet $(CSERVICES) $(if $(LUACLIB_SRC),luaclib/skynet.so) $(LUACLIB_MODS) 3rd/lua/lua
 
@@ -75,6 +75,10 @@ bench: linux
 	sh benches/run.sh $(UPSTREAM)
 	UPSTREAM=$(UPSTREAM) sh benches/socket.sh
 	if [ -n "$(UPSTREAM)" ]; then sh benches/lua.sh $(UPSTREAM); fi
+
+# FUZZ_SECONDS per target (default 60); FUZZ_TARGETS to pick some (fuzz/targets/*.lua).
+fuzz: linux
+	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) sh fuzz/run.sh $(FUZZ_TARGETS)
 
 clean:
 	rm -rf skynet libskynet.so cservice luaclib tests/out

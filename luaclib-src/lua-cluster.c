@@ -423,7 +423,8 @@ lappend(lua_State *L) {
 	return 0;
 }
 
-/* concat({ size, str1, str2, ... }) -> block, size (nothing on mismatch) */
+/* concat({ size, str1, str2, ... }) -> block, size (nothing on mismatch). The parts are
+ * measured before anything is allocated: the size comes from the peer. */
 static int
 lconcat(lua_State *L) {
 	if (!lua_istable(L, 1))
@@ -434,25 +435,30 @@ lconcat(lua_State *L) {
 	lua_pop(L, 1);
 	if (total < 0 || total > INT32_MAX)
 		return 0;
+	lua_Integer parts = 0;
+	size_t got = 0;
+	while (lua_geti(L, 1, parts + 2) == LUA_TSTRING) {
+		got += lua_rawlen(L, -1);
+		lua_pop(L, 1);
+		parts++;
+		if (got > (size_t)total)
+			return 0;
+	}
+	lua_pop(L, 1);
+	if (got != (size_t)total)
+		return 0;
 	char *out = (char *)skynet_malloc(total ? (size_t)total : 1);
 	if (out == NULL)
 		return luaL_error(L, "cluster: out of memory");
 	size_t used = 0;
 	lua_Integer i;
-	for (i = 2; lua_geti(L, 1, i) == LUA_TSTRING; i++) {
+	for (i = 0; i < parts; i++) {
 		size_t n = 0;
+		lua_geti(L, 1, i + 2);
 		const char *s = lua_tolstring(L, -1, &n);
-		if (n > (size_t)total - used) {
-			skynet_free(out);
-			return 0;
-		}
 		memcpy(out + used, s, n);
 		used += n;
 		lua_pop(L, 1);
-	}
-	if (used != (size_t)total) {
-		skynet_free(out);
-		return 0;
 	}
 	lua_pushlightuserdata(L, out);
 	lua_pushinteger(L, total);
