@@ -800,22 +800,30 @@ static void
 push_doc(lua_State *L, struct out *o) {
 	void *ud = lua_newuserdatauv(L, o->used, 1);
 	memcpy(ud, o->bytes, o->used);
-	if (luaL_newmetatable(L, DOC_MT)) {
-		static const luaL_Reg methods[] = {
-			{ "decode", ldecode },
-			{ "makeindex", lmakeindex },
-			{ NULL, NULL },
-		};
-		luaL_newlib(L, methods);
-		lua_setfield(L, -2, "__index");
-		lua_pushcfunction(L, doc_tostring);
-		lua_setfield(L, -2, "__tostring");
-		lua_pushcfunction(L, doc_len);
-		lua_setfield(L, -2, "__len");
-		lua_pushcfunction(L, lreplace);
-		lua_setfield(L, -2, "__newindex");
-	}
-	lua_setmetatable(L, -2);
+	luaL_setmetatable(L, DOC_MT);
+}
+
+/* the metatable of encoded documents, made once per state by luaopen_bson */
+static void
+make_doc_metatable(lua_State *L) {
+	static const luaL_Reg meta[] = {
+		{ "__tostring", doc_tostring },
+		{ "__len", doc_len },
+		{ "__newindex", lreplace },
+		{ "__index", NULL },
+		{ NULL, NULL },
+	};
+	static const luaL_Reg methods[] = {
+		{ "decode", ldecode },
+		{ "makeindex", lmakeindex },
+		{ NULL, NULL },
+	};
+	luaL_newmetatable(L, DOC_MT);
+	luaL_setfuncs(L, meta, 0);
+	lua_createtable(L, 0, 2);
+	luaL_setfuncs(L, methods, 0);
+	lua_setfield(L, -2, "__index");
+	lua_pop(L, 1);
 }
 
 /* bson.encode(t) */
@@ -888,17 +896,10 @@ ltimestamp(lua_State *L) {
 static int
 lregex(lua_State *L) {
 	size_t plen, olen = 0;
+	/* Lua strings end with a zero byte: each piece is taken with it */
 	const char *pat = luaL_checklstring(L, 1, &plen);
 	const char *opt = luaL_optlstring(L, 2, "", &olen);
-	luaL_Buffer b;
-	luaL_buffinit(L, &b);
-	luaL_addchar(&b, 0);
-	luaL_addchar(&b, T_REGEX);
-	luaL_addlstring(&b, pat, plen);
-	luaL_addchar(&b, 0);
-	luaL_addlstring(&b, opt, olen);
-	luaL_addchar(&b, 0);
-	luaL_pushresult(&b);
+	push_tagged(L, T_REGEX, pat, plen + 1, opt, olen + 1);
 	return 1;
 }
 
@@ -1095,6 +1096,7 @@ LUAMOD_API int
 luaopen_bson(lua_State *L) {
 	luaL_checkversion(L);
 	oid_setup();
+	make_doc_metatable(L);
 	static const luaL_Reg funcs[] = {
 		{ "encode", lencode },
 		{ "encode_order", lencode_order },

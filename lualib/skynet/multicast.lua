@@ -49,24 +49,27 @@ function channel:publish(...)
 	skynet.call(server, "lua", "PUB", id, core.pack(self.__pack(...)))
 end
 
-function channel:subscribe()
-	local id = assert(self.channel)
-	if self.__subscribe then
+-- joins (on) or leaves the channel; nothing happens when already there
+local function subscription(self, on)
+	if (self.__subscribe == true) == on then
 		return
 	end
-	skynet.call(server, "lua", "SUB", id)
-	self.__subscribe = true
-	subscribed[id] = self
+	local id = assert(self.channel)
+	if on then
+		skynet.call(server, "lua", "SUB", id)
+		self.__subscribe, subscribed[id] = true, self
+	else
+		self.__subscribe, subscribed[id] = nil, nil
+		skynet.send(server, "lua", "USUB", id)
+	end
+end
+
+function channel:subscribe()
+	subscription(self, true)
 end
 
 function channel:unsubscribe()
-	if not self.__subscribe then
-		return
-	end
-	local id = assert(self.channel)
-	self.__subscribe = nil
-	subscribed[id] = nil
-	skynet.send(server, "lua", "USUB", id)
+	subscription(self, false)
 end
 
 function channel:delete()

@@ -19,54 +19,36 @@ end)
 
 local views = setmetatable({}, { __mode = "kv" })   -- name -> view
 
--- follows the replacements of name for as long as the view is in use
+-- follows the replacements of name until it is deleted
 local function follow(name, view, ptr)
-	while true do
-		ptr = skynet.call(server, "lua", "monitor", name, ptr)
-		if ptr == nil then
-			break           -- deleted
-		end
-		corelib.update(view, ptr)
-		skynet.send(server, "lua", "confirm", ptr)
+	local newer = skynet.call(server, "lua", "monitor", name, ptr)
+	while newer do
+		corelib.update(view, newer)
+		skynet.send(server, "lua", "confirm", newer)
+		newer = skynet.call(server, "lua", "monitor", name, newer)
 	end
+	-- deleted: a later query asks the service again
 	if views[name] == view then
 		views[name] = nil
 	end
 end
 
-function sharedata.query(name)
-	local view = views[name]
-	if view then
-		return view
-	end
-	local ptr = skynet.call(server, "lua", "query", name)
-	view = views[name]      -- another query may have made it while we waited
-	if view == nil then
-		view = corelib.box(ptr)
-		views[name] = view
-		skynet.fork(follow, name, view, ptr)
-	end
-	skynet.send(server, "lua", "confirm", ptr)
+local function attach(name, ptr)
+	local view = corelib.box(ptr)
+	views[name] = view
+	skynet.fork(follow, name, view, ptr)
 	return view
 end
 
-function sharedata.new(name, value, ...)
-	skynet.call(server, "lua", "new", name, value, ...)
-end
-
-function sharedata.update(name, value, ...)
-	skynet.call(server, "lua", "update", name, value, ...)
-end
-
-function sharedata.delete(name)
-	skynet.call(server, "lua", "delete", name)
-end
-
-function sharedata.flush()
-	for _, view in pairs(views) do
-		corelib.flush(view)
+function sharedata.query(name)
+	local view = views[name]
+	if view == nil then
+		local ptr = skynet.call(server, "lua", "query", name)
+		-- another query of the name may have finished while this one waited
+		view = views[name] or attach(name, ptr)
+		skynet.send(server, "lua", "confirm", ptr)
 	end
-	collectgarbage()
+	return view
 end
 
 function sharedata.deepcopy(name, ...)
@@ -80,6 +62,19 @@ function sharedata.deepcopy(name, ...)
 	skynet.send(server, "lua", "confirm", ptr)
 	assert(ok, r)
 	return r
+end
+
+-- every view moves on to its newest data now; boxes of trees no view reads are let go
+function sharedata.flush()
+	for _, view in pairs(views) do corelib.flush(view) end
+	collectgarbage()
+end
+
+-- new(name, value, ...), update(name, value, ...), delete(name): done by the service
+for _, cmd in ipairs { "new", "update", "delete" } do
+	sharedata[cmd] = function(name, ...)
+		skynet.call(server, "lua", cmd, name, ...)
+	end
 end
 
 return sharedata
