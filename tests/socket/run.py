@@ -598,6 +598,8 @@ def udp_both_ways():
         data, addr = c.recvfrom(100)
         check(data == b"re:hi" and addr == ("127.0.0.1", lport), "udp_listen answer %r %r" % (data, addr))
         node.wait_for(r"UDP listen got hi$")
+        c.sendto(b"closeudp", ("127.0.0.1", lport))
+        node.wait_for(r"UDP closed invalid=true$")
         c.close()
         node.check_clean()
     finally:

@@ -57,6 +57,7 @@ function cases.tcp()
 end
 
 function cases.udp()
+	local closing
 	local id
 	local replies = 0
 	id = socket.udp(function(data, from)
@@ -72,6 +73,10 @@ function cases.udp()
 	local lid
 	lid = socket.udp_listen("127.0.0.1", port2, function(data, from)
 		log("UDP listen got " .. data)
+		if data == "closeudp" then
+			skynet.fork(closing)
+			return
+		end
 		socket.sendto(lid, from, "re:" .. data)
 	end)
 	log("UDP listening")
@@ -81,6 +86,11 @@ function cases.udp()
 	socket.write(did, "dial")
 	local big = string.rep("u", 8000)
 	socket.write(did, big)
+	-- "closeudp" through the listening socket: close the dialled one
+	closing = function()
+		socket.close(did)
+		log("UDP closed invalid=" .. tostring(socket.invalid(did)))
+	end
 end
 
 function cases.dns()
