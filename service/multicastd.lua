@@ -95,8 +95,8 @@ function command.SUB(source, id)
 end
 
 function command.USUB(source, id)
-	local g = assert(channels[id])
-	if not g.members[source] then
+	local g = channels[id]
+	if g == nil or not g.members[source] then     -- deleted meanwhile, or not a member
 		return NORET
 	end
 	g.members[source] = nil

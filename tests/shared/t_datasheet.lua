@@ -95,5 +95,16 @@ skynet.start(function()
 	end
 	c:eq(t.version, -1, "own view follows")
 	c:raises(nil, "a view whose key path is no longer a table", function() return sub.deep end)
+	-- the readers are gone (their sheets closed): only the newest document stays held
+	local service = require "skynet.service"
+	local held
+	for _ = 1, 200 do
+		held = 0
+		for _ in pairs(skynet.call(service.query "datasheet", "debug", "INFO")) do held = held + 1 end
+		if held == 1 then break end
+		skynet.sleep(1)
+	end
+	skynet.error("datasheet: documents held after the readers exited: " .. held)
+	c:ok(held == 1, "documents still held after the readers exited: " .. held)
 	c:done()
 end)
