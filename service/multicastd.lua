@@ -49,9 +49,21 @@ local function fan_out(id, source, block, size)
 		return
 	end
 	local ref = skynet.tostring(block, size)     -- the slot's bytes: a reference to the block
-	core.bind(block, g.n)
+	local record = core.bind(block, g.n)
+	local gone
 	for addr in pairs(g.members) do
-		skynet.redirect(addr, source, "multicast", id, ref)
+		if not skynet.redirect(addr, source, "multicast", id, ref) then
+			gone = gone or {}
+			gone[#gone + 1] = addr
+		end
+	end
+	-- a member that exited without unsubscribing: its share of the block, and its place, go
+	if gone then
+		for _, addr in ipairs(gone) do
+			core.close(record)
+			g.members[addr] = nil
+			g.n = g.n - 1
+		end
 	end
 end
 
@@ -167,6 +179,16 @@ skynet.register_protocol {
 		fan_out(id, source, block, size)
 	end,
 }
+
+skynet.info_func(function()
+	local info = {}
+	for id, g in pairs(channels) do
+		local nodes = 0
+		for _ in pairs(g.nodes or {}) do nodes = nodes + 1 end
+		info[string.format("%x", id)] = { subscribers = g.n, nodes = nodes }
+	end
+	return info
+end)
 
 skynet.start(function()
 	skynet.dispatch("lua", function(_, source, cmd, ...)

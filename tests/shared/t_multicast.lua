@@ -7,6 +7,18 @@ local check = require "check"
 local mode = ...
 local SUBS, MESSAGES = 1000, 20
 
+if mode == "rawsub" then
+	-- subscribes without a channel object (so nothing unsubscribes it), then exits
+	skynet.start(function()
+		skynet.dispatch("lua", function(_, _, id)
+			skynet.call(skynet.uniqueservice "multicastd", "lua", "SUB", id)
+			skynet.retpack(true)
+			skynet.exit()
+		end)
+	end)
+	return
+end
+
 if mode == "sub" then
 	local got, order_ok, ch = {}, true, nil
 	skynet.start(function()
@@ -83,5 +95,21 @@ skynet.start(function()
 	ch:publish(999, "after delete")       -- a dead channel: the block is freed, nobody gets it
 	local after = skynet.call(subs[2], "lua", "report")
 	c:eq(after, MESSAGES + 2, "nothing delivered after delete")
+	-- a subscriber that is gone without unsubscribing is dropped at the next publish
+	local ch2 = mc.new()
+	local sub = skynet.newservice(SERVICE_NAME, "sub")
+	skynet.call(sub, "lua", "init", ch2.channel)
+	local raw = skynet.newservice(SERVICE_NAME, "rawsub")
+	skynet.call(raw, "lua", ch2.channel)
+	for _ = 1, 100 do       -- until it has exited
+		if not pcall(skynet.call, raw, "debug", "PING") then break end
+		skynet.sleep(1)
+	end
+	local server = skynet.uniqueservice "multicastd"
+	local key = string.format("%x", ch2.channel)
+	c:eq(skynet.call(server, "debug", "INFO")[key].subscribers, 2, "two subscribers")
+	ch2:publish(1, "msg1")
+	c:eq(skynet.call(server, "debug", "INFO")[key].subscribers, 1, "the exited one is dropped")
+	c:eq(skynet.call(sub, "lua", "report"), 1, "the live one got the message")
 	c:done()
 end)
