@@ -142,7 +142,9 @@ function httpc.request(method, host, url, recvheader, header, content)
 	local fd, interface, hostheader = open(host, httpc.timeout)
 	local ok, code, body, h = pcall(internal.request, interface, method, hostheader, url,
 		recvheader, header, content)
-	if ok then
+	if ok and method:upper() == "HEAD" then
+		body = ""  -- a reply to HEAD has no body, whatever its header says
+	elseif ok then
 		ok, body = pcall(internal.response, interface, code, body, h)
 	else
 		body = code

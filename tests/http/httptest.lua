@@ -109,6 +109,9 @@ skynet.start(function()
 		local code = httpc.head(web, "/", header)
 		check(code == 200, "status %s", code)
 		check(header["content-type"] == "text/plain", "header")
+		local body
+		code, body = httpc.request("HEAD", web, "/")
+		check(code == 200 and body == "", "request HEAD: %s %q", code, tostring(body))
 	end)
 
 	test("httpc_request_stream", function()
