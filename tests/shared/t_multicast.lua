@@ -19,6 +19,21 @@ if mode == "rawsub" then
 	return
 end
 
+if mode == "sizesub" then
+	-- counts bytes without unpacking them
+	local bytes = 0
+	skynet.start(function()
+		skynet.dispatch("lua", function(_, _, cmd, id)
+			if cmd == "init" then
+				mc.new { channel = id, unpack = function(_, sz) return sz end,
+					dispatch = function(_, _, sz) bytes = bytes + sz end }:subscribe()
+			end
+			skynet.retpack(bytes)
+		end)
+	end)
+	return
+end
+
 if mode == "sub" then
 	local got, order_ok, ch = {}, true, nil
 	skynet.start(function()
@@ -111,5 +126,29 @@ skynet.start(function()
 	ch2:publish(1, "msg1")
 	c:eq(skynet.call(server, "debug", "INFO")[key].subscribers, 1, "the exited one is dropped")
 	c:eq(skynet.call(sub, "lua", "report"), 1, "the live one got the message")
+	-- the blocks are freed once every subscriber is done with them
+	local memory = require "skynet.memory"
+	local ch3 = mc.new()
+	local counters = {}
+	for i = 1, 10 do
+		counters[i] = skynet.newservice(SERVICE_NAME, "sizesub")
+		skynet.call(counters[i], "lua", "init", ch3.channel)
+	end
+	collectgarbage() collectgarbage()
+	local base = memory.total()
+	local big = string.rep("x", 256 * 1024)
+	for _ = 1, 50 do
+		ch3:publish(big)
+	end
+	local all = true
+	for i = 1, 10 do
+		if skynet.call(counters[i], "lua", "count") < 50 * #big then all = false end
+	end
+	c:ok(all, "every counter got every big message")
+	big = nil
+	collectgarbage() collectgarbage()
+	local grew = memory.total() - base
+	skynet.error(string.format("multicast: 50 x 256 KiB to 10 subscribers, memory after: %+d bytes", grew))
+	c:ok(grew < 2 * 1024 * 1024, "LEAK: multicast blocks not freed: " .. grew)
 	c:done()
 end)
