@@ -103,16 +103,44 @@ end
 
 ---------------------------------------------------------------------------
 -- cache: qtype -> name -> { list = addresses, expires = skynet.now() deadline }
+-- Expired answers stay (a stale one serves when the server does not answer)
+-- until the cache holds CACHE_MAX names; then the expired ones go, and if that
+-- is not enough, all of them.
 
-local cache
+local CACHE_MAX = 4096
+local cache, cached_names
 
 function dns.flush()
-	cache = {
-		[TYPE_A] = setmetatable({}, { __mode = "kv" }),
-		[TYPE_AAAA] = setmetatable({}, { __mode = "kv" }),
-	}
+	cache = { [TYPE_A] = {}, [TYPE_AAAA] = {} }
+	cached_names = 0
 end
 dns.flush()
+
+local function remember(qtype, name, list, ttl)
+	local now = skynet.now()
+	local by_name = cache[qtype]
+	if by_name[name] == nil then
+		if cached_names >= CACHE_MAX then
+			local kept = 0
+			for _, t in pairs(cache) do
+				for n, hit in pairs(t) do
+					if hit.expires <= now then
+						t[n] = nil
+					else
+						kept = kept + 1
+					end
+				end
+			end
+			cached_names = kept
+			if kept >= CACHE_MAX then
+				dns.flush()
+				by_name = cache[qtype]
+			end
+		end
+		cached_names = cached_names + 1
+	end
+	by_name[name] = { list = list, expires = now + ttl * 100 }
+end
 
 local function cached(qtype, name, even_stale)
 	local hit = cache[qtype][name]
@@ -242,9 +270,8 @@ local function on_response(msg)
 		finish(sunpack(">I2", msg), "malformed response")
 		return
 	end
-	local now = skynet.now()
 	for qtype, set in pairs(found) do
-		cache[qtype][qname] = { list = set.list, expires = now + set.ttl * 100 }
+		remember(qtype, qname, set.list, set.ttl)
 	end
 	local q = pending[tid]
 	if q == nil then
@@ -253,7 +280,6 @@ local function on_response(msg)
 	if qname ~= q.name then
 		skynet.error("Recv an invalid name when dns query")
 	end
-	-- held here: the cache is weak, and the task runs after a collection may have come
 	local set = found[q.qtype]
 	q.list = set and set.list
 	finish(tid)
