@@ -6,7 +6,8 @@
 -- ws_demo_client = "false" to leave it out).
 -- Config keys (all optional): ws_port (9948), ws_agents (20), ws_max_frame_size (bytes,
 -- default 256 KiB: a bigger frame or message is closed with 1009), ws_demo_client,
--- ws_protocol ("ws"), certfile and keyfile (PEM files for wss).
+-- ws_handshake_timeout (10 seconds: then 408 and close), ws_protocol ("ws"), certfile and
+-- keyfile (PEM files for wss).
 
 local skynet = require "skynet"
 local socket = require "skynet.socket"
@@ -59,7 +60,11 @@ function handle.error(id, err)
 	print("ws error from: " .. tostring(id), err)
 end
 
-local options = { max_frame_size = config("ws_max_frame_size", nil) }
+local handshake_seconds = config("ws_handshake_timeout", nil)
+local options = {
+	max_frame_size = config("ws_max_frame_size", nil),
+	handshake_timeout = handshake_seconds and math.floor(handshake_seconds * 100),
+}
 
 skynet.start(function()
 	skynet.dispatch("lua", function(_, _, id, protocol, addr)

@@ -6,7 +6,8 @@
 -- handle.close(id, code, reason), handle.error(id, err), handle.warning(ws, kbytes).
 -- options: upgrade = { header, method, url } for a request httpd has already read;
 -- max_frame_size (default 256 KiB) bounds a frame and a reassembled message;
--- protocols = a list of accepted subprotocols (default { "chat" }).
+-- protocols = a list of accepted subprotocols (default { "chat" }); handshake_timeout (in
+-- 1/100 s, default websocket.HANDSHAKE_TIMEOUT, 10 s) for the opening handshake to arrive.
 -- Client: websocket.connect(url, header, timeout) -> id; websocket.read(id) -> message, or
 -- false, close payload, code, reason.  Both: write(id, data, "text"|"binary", masking_key),
 -- ping, pong, close(id, code, reason), addrinfo, real_ip, is_close.
@@ -30,6 +31,8 @@ local GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 local DEFAULT_MAX = 256 * 1024
 
 M.MAX_FRAME_SIZE = DEFAULT_MAX
+-- 1/100 s a client has for its opening handshake before a 408 and the close (nil: no limit)
+M.HANDSHAKE_TIMEOUT = 1000
 
 local OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0, 1, 2, 8, 9, 10
 local opname = { [OP_CONT] = "frame", [OP_TEXT] = "text", [OP_BINARY] = "binary",
@@ -440,7 +443,20 @@ end
 
 local function serve(ws, options)
 	call(ws, "connect")
-	local header, url = server_handshake(ws, options and options.upgrade)
+	local limit = options.handshake_timeout or M.HANDSHAKE_TIMEOUT
+	local handshaken = false
+	if limit and not options.upgrade then
+		skynet.timeout(limit, function()
+			if not handshaken and not ws.closed then
+				skynet.error(string.format("websocket %d (%s): no handshake in %.1f s, 408",
+					ws.id, tostring(ws.addr), limit / 100))
+				httpd.write_response(ws.write, 408, nil, { connection = "close" })
+				forget(ws)
+			end
+		end)
+	end
+	local header, url = server_handshake(ws, options.upgrade)
+	handshaken = true
 	if type(header) == "number" then
 		local code, reason = header, url
 		skynet.error(string.format("websocket %d (%s): handshake refused, %d %s", ws.id,

@@ -602,12 +602,24 @@ def ws_handshake_not_upgrade():
 
 
 @test
+def ws_stalled_handshake_408():
+    s = connect(WS)
+    t0 = time.time()
+    s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n")  # and nothing more
+    data = recv_until_close(s, 10)
+    s.close()
+    check(data.startswith(b"HTTP/1.1 408"), "got %r" % data[:60])
+    check(0.5 < time.time() - t0 < 8, "408 after %.1f s" % (time.time() - t0))
+    ws_still_serves()
+
+
+@test
 def ws_log_names_violations():
     with open(LOG, "rb") as f:
         log = f.read()
     for line in (b"unmasked frame from a client; closing with 1002",
                  b"text message is not valid UTF-8; closing with 1007",
-                 b"over the limit of 262144; closing with 1009"):
+                 b"over the limit of 262144; closing with 1009", b"no handshake in 1.0 s, 408"):
         check(line in log, "no %r in the node log" % line)
 
 

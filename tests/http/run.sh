@@ -69,6 +69,7 @@ http_timeout = 1
 ws_port = $ws_port
 ws_agents = 3
 ws_demo_client = "false"
+ws_handshake_timeout = 1
 py_echo_port = $(pyport echo)
 py_bad_port = $(pyport bad)
 py_stall_port = $(pyport stall)
