@@ -25,7 +25,7 @@ holder_cb(struct skynet_context *ctx, void *ud, int type, int session, uint32_t 
 	} else if (type == PTYPE_CLIENT && sz == 6 && memcmp(msg, "answer", 6) == 0) {
 		skynet_send(ctx, 0, source, PTYPE_RESPONSE, session, "ok", 2);
 	} else if (type == PTYPE_CLIENT && sz == 4 && memcmp(msg, "pass", 4) == 0) {
-		skynet_send(ctx, source, relay, PTYPE_CLIENT, session, msg, sz);
+		skynet_send(ctx, source, relay, PTYPE_CLIENT, session, (void *)msg, sz);
 	}	/* "hold": no answer */
 	return 0;
 }

@@ -11,7 +11,7 @@ local function kill_while_held()
 	local results = {}
 	for i = 1, 3 do
 		skynet.fork(function()
-			results[i] = { pcall(skynet.call, holder, "lua", "hold") }
+			results[i] = { pcall(skynet.call, holder, "lua", i == 2 and "block" or "hold") }
 			if #results == 3 then
 				skynet.wakeup(main)
 			end
