@@ -10,8 +10,9 @@
  *   usleep(microseconds)
  *   line = readstdin()          next line typed on stdin, or nothing
  *
- * Standard input is read by a background thread started on first load;
- * reaching the end of standard input terminates the process.
+ * Standard input is read by a background thread started by the first
+ * readstdin(); once it is, reaching the end of standard input terminates the
+ * process (a client that never calls readstdin leaves stdin alone).
  */
 
 #define LUA_LIB
@@ -176,6 +177,7 @@ start_reader(void) {
 
 static int
 lreadstdin(lua_State *L) {
+	pthread_once(&reader_once, start_reader);
 	pthread_mutex_lock(&typed.mu);
 	struct line *l = typed.first;
 	if (l) {
@@ -205,6 +207,5 @@ luaopen_client_socket(lua_State *L) {
 		{ NULL, NULL },
 	};
 	luaL_newlib(L, funcs);
-	pthread_once(&reader_once, start_reader);
 	return 1;
 }

@@ -172,9 +172,8 @@ function gateserver.start(handler)
 		limits.nodelay = conf.nodelay
 		skynet.error("Listen on", address, conf.port)
 		local w = { co = coroutine.running() }
-		waiting_listen = w
 		w.id = driver.listen(address, conf.port, conf.backlog)
-		listen_id = w.id
+		listen_id, waiting_listen = w.id, w
 		skynet.wait(w.co)
 		waiting_listen = nil
 		if w.err then

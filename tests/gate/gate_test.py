@@ -421,6 +421,41 @@ def t_example(_node):
         node.stop()
 
 
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def t_login(_node):
+    """examples/config.login (snax.loginserver + snax.msgserver) with examples/login/client.lua:
+    login, handshake, a request left unanswered, reconnection, the missed answer resent; a
+    bad handshake is answered 404 and closed."""
+    login_port, gate_port = free_port(), free_port()
+    node = Node("login", config='include "../../../examples/config.login"\n'
+                'login_port = %d\ngate_port = %d\nthread = 2\n' % (login_port, gate_port),
+                ready=r"message server sample on port (?P<port>\d+)")
+    try:
+        assert node.wait_log(r"login server listen at : 127\.0\.0\.1 %d" % login_port, 5)
+        run = subprocess.run(["./3rd/lua/lua", "examples/login/client.lua", str(login_port), str(gate_port)],
+                             stdin=subprocess.DEVNULL, capture_output=True, timeout=20)
+        out = run.stdout.decode(errors="replace")
+        assert run.returncode == 0, "client failed: %s %s" % (out, run.stderr.decode(errors="replace"))
+        for line in ("login ok, subid=\t1", "<===\ttrue\techo\t0", "<===\ttrue\tagain\t1"):
+            assert line in out, "client output lacks %r:\n%s" % (line, out)
+        assert out.count("200 OK") == 2, out
+        assert node.wait_log(r"hello@sample is login, secret is [0-9a-f]{16}", 5)
+        bad = connect(gate_port)
+        bad.sendall(frame(b"nobody:1:AAAA"))
+        assert recv_frame(bad) == b"404 User Not Found"
+        assert closed_by_server(bad, 10), "bad handshake not closed"
+        bad.close()
+    finally:
+        node.stop()
+
+
 TESTS = [
     ("echo_500", t_echo_500),
     ("kick", t_kick),
@@ -430,6 +465,7 @@ TESTS = [
     ("flood", t_flood),
     ("never_reads", t_never_reads),
     ("example", t_example),
+    ("login", t_login),
 ]
 
 
