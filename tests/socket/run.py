@@ -38,6 +38,8 @@ class Node:
     """A skynet node running `start` with extra config keys; its log is collected."""
 
     def __init__(self, name, start, env=None, stdin=False, fatal=r"lua loader error|stack traceback"):
+        env = dict(env or {})
+        env.setdefault("snax", "tests/socket/?.lua")
         self.name = name
         self.fatal = re.compile(fatal) if fatal else None
         cfg = os.path.join(OUT, name + ".config")
@@ -52,7 +54,7 @@ class Node:
             'lua_cpath = "./luaclib/?.so"',
             'luaservice = "tests/socket/?.lua;./service/?.lua"',
         ]
-        for k, v in (env or {}).items():
+        for k, v in env.items():
             lines.append('%s = "%s"' % (k, v))
         with open(cfg, "w") as f:
             f.write("\n".join(lines) + "\n")
@@ -742,6 +744,9 @@ def console_launches_from_stdin():
         node.proc.stdin.write(b"\n   \nno_such_service_xyz\n")
         node.proc.stdin.flush()
         node.wait_for(r"no_such_service_xyz")
+        node.proc.stdin.write(b"snax sk_snaxhello s1 s2\r\n")
+        node.proc.stdin.flush()
+        node.wait_for(r"SNAX HELLO s1 s2$")
         node.proc.stdin.write(b"sk_hello one two\n")
         node.proc.stdin.flush()
         node.wait_for(r"HELLO one two$")
