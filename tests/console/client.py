@@ -242,6 +242,17 @@ def t_log():
     expect_ok(con, "kill " + addr)
 
 
+def t_snax():
+    lines = expect_ok(con, "snax console_snax one")
+    expect(len(lines) == 1 and re.match(r"^:[0-9a-f]{8}\tconsole_snax$", lines[0]), "snax %r" % lines)
+    addr = lines[0].split("\t")[0]
+    expect(any(l.startswith(addr + "\tsnlua snaxd console_snax") for l in expect_ok(con, "list")),
+           "snax service not listed")
+    expect_ok(con, "ping " + addr)
+    expect(expect_ok(con, "snax nosuchsnax") == ["Failed"], "snax of a missing service")
+    expect_ok(con, "kill " + addr)
+
+
 def t_exit_service():
     lines = expect_ok(con, "start console_target epsilon")
     addr = lines[0].split("\t")[0]
@@ -569,6 +580,7 @@ for name, fn in [
     ("call returns the result", t_call),
     ("start launches, kill stops", t_start_kill),
     ("log launches with a log", t_log),
+    ("snax launches a snax service", t_snax),
     ("exit address stops a service", t_exit_service),
     ("inject runs code", t_inject),
     ("gc frees", t_gc),

@@ -28,6 +28,7 @@ lualoader = "./lualib/loader.lua"
 lua_path = "./lualib/?.lua;./lualib/?/init.lua;tests/console/?.lua"
 lua_cpath = "./luaclib/?.so"
 luaservice = "tests/console/?.lua;./service/?.lua"
+snax = "tests/console/?.lua"
 console_port = $port
 CFG
 
