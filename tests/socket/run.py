@@ -11,6 +11,7 @@ Usage: python3 tests/socket/run.py [test name ...]
 import os
 import random
 import re
+import signal
 import socket
 import struct
 import subprocess
@@ -32,6 +33,9 @@ class Fail(Exception):
 def check(cond, what):
     if not cond:
         raise Fail(what)
+
+
+NODES = []	# every node started, stopped at the end whatever happens
 
 
 class Node:
@@ -65,6 +69,7 @@ class Node:
         self.proc = subprocess.Popen(
             [SKYNET, cfg], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             stdin=subprocess.PIPE if stdin else subprocess.DEVNULL)
+        NODES.append(self)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
 
@@ -755,7 +760,17 @@ def console_launches_from_stdin():
         node.stop()
 
 
+def stop_all(*_):
+    for node in NODES:
+        if node.proc.poll() is None:
+            node.proc.kill()
+            node.proc.wait(5)
+    if _:
+        sys.exit(1)
+
+
 def main():
+    signal.signal(signal.SIGTERM, stop_all)
     os.makedirs(OUT, exist_ok=True)
     os.chdir(ROOT)
     names = sys.argv[1:]
@@ -787,4 +802,8 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        rc = main()
+    finally:
+        stop_all()
+    sys.exit(rc)
