@@ -50,31 +50,42 @@ end
 
 -- The next line without its end of line; nil when the peer has gone.
 -- A line over LINE_LIMIT comes back as false (its bytes are dropped).
+-- `pending` holds what came after the last line; `partial` (and its byte
+-- count `held`) the start of a line whose end has not come yet.
 function Conn:line()
+	local partial, held = {}, 0
+	local chunk = self.pending
+	self.pending = ""
 	while true do
-		local stop = self.pending:find("\n", 1, true)
+		local stop = chunk:find("\n", 1, true)
 		if stop then
-			local text = self.pending:sub(1, stop - 1)
-			self.pending = self.pending:sub(stop + 1)
-			if self.skipping or #text > LINE_LIMIT then
+			self.pending = chunk:sub(stop + 1)
+			local tail = chunk:sub(1, stop - 1)
+			if self.skipping or held + #tail > LINE_LIMIT then
 				self.skipping = false
 				return false
 			end
+			partial[#partial + 1] = tail
+			local text = table.concat(partial)
 			if text:byte(-1) == 13 then
 				text = text:sub(1, -2)
 			end
 			return text
 		end
-		if #self.pending > LINE_LIMIT then
-			-- no end in sight: drop the bytes, remember to drop up to the "\n"
-			self.pending = ""
-			self.skipping = true
+		if not self.skipping then
+			partial[#partial + 1] = chunk
+			held = held + #chunk
+			if held > LINE_LIMIT then
+				-- no end in sight: drop the bytes up to the next "\n"
+				partial, held = {}, 0
+				self.skipping = true
+			end
 		end
 		local got = socket.read(self.fd)
 		if not got then
 			return nil
 		end
-		self.pending = self.pending .. got
+		chunk = got
 	end
 end
 
