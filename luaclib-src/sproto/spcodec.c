@@ -462,9 +462,16 @@ static void decode_into(lua_State *L, const struct sp_type *t, const uint8_t *p,
 	int out, int depth, size_t *used);
 
 /* A nested message: a new table on the stack, its block consumed exactly. */
+/* A new table sized for the fields the message [p, p+n) of type t can hold. */
+static void
+new_message_table(lua_State *L, const struct sp_type *t, const uint8_t *p, size_t n) {
+	int records = n >= 2 ? (int)get16(p) : 0;
+	lua_createtable(L, 0, records < t->nfields ? records : t->nfields);
+}
+
 static void
 decode_sub(lua_State *L, const struct sp_type *t, const uint8_t *p, size_t n, int depth) {
-	lua_newtable(L);
+	new_message_table(L, t, p, n);
 	size_t used;
 	decode_into(L, t, p, n, lua_gettop(L), depth + 1, &used);
 	if (used != n)
@@ -529,21 +536,26 @@ decode_elements(lua_State *L, const struct sp_type *t, const struct sp_field *f,
 static void
 decode_array(lua_State *L, const struct sp_type *t, const struct sp_field *f,
 		const uint8_t *p, size_t n, int depth) {
-	lua_newtable(L);
-	int arr = lua_gettop(L);
-	if (n == 0)
+	if (n == 0) {
+		lua_newtable(L);
 		return;
+	}
+	int arr;
 	switch (f->kind) {
 	case SP_INTEGER:
 	case SP_DOUBLE: {
 		unsigned width = p[0];
 		size_t rest = n - 1;
-		if (rest == 0)
+		if (rest == 0) {
+			lua_newtable(L);
 			return;
+		}
 		if (!(width == 8 || (width == 4 && f->kind == SP_INTEGER)))
 			bad(L, t, "bad number width in an array");
 		if (rest % width)
 			bad(L, t, "number array length is not a multiple of its width");
+		lua_createtable(L, (int)(rest / width), 0);
+		arr = lua_gettop(L);
 		const uint8_t *q = p + 1;
 		for (size_t i = 0; i < rest / width; i++, q += width) {
 			if (f->kind == SP_DOUBLE) {
@@ -560,12 +572,16 @@ decode_array(lua_State *L, const struct sp_type *t, const struct sp_field *f,
 		return;
 	}
 	case SP_BOOLEAN:
+		lua_createtable(L, (int)n, 0);
+		arr = lua_gettop(L);
 		for (size_t i = 0; i < n; i++) {
 			lua_pushboolean(L, p[i] != 0);
 			lua_rawseti(L, arr, (lua_Integer)i + 1);
 		}
 		return;
 	default:
+		lua_newtable(L);
+		arr = lua_gettop(L);
 		decode_elements(L, t, f, p, n, arr, depth);
 		return;
 	}
@@ -684,7 +700,7 @@ sp_lua_decode(lua_State *L) {
 	size_t n = 0;
 	const uint8_t *p = sp_lua_bytes(L, 2, &n);
 	if (!lua_istable(L, -1))
-		lua_newtable(L);
+		new_message_table(L, t, p, n);
 	int out = lua_gettop(L);
 	size_t used = 0;
 	decode_into(L, t, p, n, out, 0, &used);

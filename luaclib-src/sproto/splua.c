@@ -204,14 +204,25 @@ l_default(lua_State *L) {
 	return 1;
 }
 
+/* Output of pack and unpack: small results are made on the C stack, large ones in a
+ * userdata left on the Lua stack. */
+#define SMALL_OUTPUT 1024
+
+static uint8_t *
+output_space(lua_State *L, size_t n, uint8_t *small) {
+	if (n <= SMALL_OUTPUT)
+		return small;
+	return lua_newuserdatauv(L, n, 0);
+}
+
 /* pack(string | userdata, size) -> string */
 static int
 l_pack(lua_State *L) {
 	size_t n;
 	const uint8_t *src = sp_lua_bytes(L, 1, &n);
-	luaL_Buffer b;
-	uint8_t *out = (uint8_t *)luaL_buffinitsize(L, &b, sp_pack_bound(n));
-	luaL_pushresultsize(&b, sp_pack(src, n, out));
+	uint8_t small[SMALL_OUTPUT];
+	uint8_t *out = output_space(L, sp_pack_bound(n), small);
+	lua_pushlstring(L, (const char *)out, sp_pack(src, n, out));
 	return 1;
 }
 
@@ -225,10 +236,10 @@ l_unpack(lua_State *L) {
 		return luaL_error(L, "Invalid unpack stream");
 	if (size > SP_MAX_MESSAGE)
 		return luaL_error(L, "object is too large (>%d)", SP_MAX_MESSAGE);
-	luaL_Buffer b;
-	uint8_t *out = (uint8_t *)luaL_buffinitsize(L, &b, (size_t)size);
+	uint8_t small[SMALL_OUTPUT];
+	uint8_t *out = output_space(L, (size_t)size, small);
 	sp_unpack(src, n, out);
-	luaL_pushresultsize(&b, (size_t)size);
+	lua_pushlstring(L, (const char *)out, (size_t)size);
 	return 1;
 }
 

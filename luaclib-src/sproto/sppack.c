@@ -9,24 +9,31 @@
 
 #define RUN_MAX 256
 
-static int
-nonzero_bytes(const uint8_t w[8]) {
-	int n = 0;
-	for (int i = 0; i < 8; i++)
-		n += w[i] != 0;
-	return n;
+/* The word at offset at: in place when 8 bytes remain, else copied into pad with zeros. */
+static const uint8_t *
+word_at(const uint8_t *src, size_t n, size_t at, uint8_t pad[8]) {
+	size_t have = n - at;
+	if (have >= 8)
+		return src + at;
+	memset(pad, 0, 8);
+	memcpy(pad, src + at, have);
+	return pad;
 }
 
-/* The word starting at offset at, padded with zeros past n. */
-static void
-load_word(const uint8_t *src, size_t n, size_t at, uint8_t w[8]) {
-	size_t have = n - at;
-	if (have >= 8) {
-		memcpy(w, src + at, 8);
-	} else {
-		memset(w, 0, 8);
-		memcpy(w, src + at, have);
-	}
+static int
+nonzero_bytes(const uint8_t *w) {
+	int c = 0;
+	for (int i = 0; i < 8; i++)
+		c += w[i] != 0;
+	return c;
+}
+
+static int
+bit_count(unsigned bits) {
+	int c = 0;
+	for (; bits; bits &= bits - 1)
+		c++;
+	return c;
 }
 
 size_t
@@ -41,38 +48,37 @@ size_t
 sp_pack(const uint8_t *src, size_t n, uint8_t *out) {
 	uint8_t *o = out;
 	size_t at = 0;
-	uint8_t w[8];
+	uint8_t pad[8];
 	while (at < n) {
-		load_word(src, n, at, w);
-		if (nonzero_bytes(w) == 8) {
-			size_t words = 1;
-			while (words < RUN_MAX && at + words * 8 < n) {
-				uint8_t next[8];
-				load_word(src, n, at + words * 8, next);
-				if (nonzero_bytes(next) < 6)
-					break;
-				words++;
-			}
-			*o++ = 0xff;
-			*o++ = (uint8_t)(words - 1);
-			for (size_t i = 0; i < words; i++) {
-				load_word(src, n, at + i * 8, w);
-				memcpy(o, w, 8);
-				o += 8;
-			}
-			at += words * 8;
+		const uint8_t *w = word_at(src, n, at, pad);
+		uint8_t *bitmap = o++;
+		uint64_t x;
+		memcpy(&x, w, 8);
+		unsigned bits = 0;
+		for (int i = 0; i < 8; i++) {      /* without branches: every byte is stored, */
+			uint8_t b = (uint8_t)(x >> (8 * i));    /* the zero ones are overwritten */
+			unsigned nz = b != 0;
+			*o = b;
+			o += nz;
+			bits |= nz << i;
+		}
+		at += 8;
+		if (bits != 0xff) {
+			*bitmap = (uint8_t)bits;
 			continue;
 		}
-		uint8_t *bitmap = o++;
-		uint8_t bits = 0;
-		for (int i = 0; i < 8; i++) {
-			if (w[i]) {
-				bits |= (uint8_t)(1u << i);
-				*o++ = w[i];
-			}
+		/* a word without zeros: a raw run from it, over the next words with <= 2 zeros */
+		size_t first = at - 8;
+		size_t words = 1;
+		while (words < RUN_MAX && at < n && nonzero_bytes(word_at(src, n, at, pad)) >= 6) {
+			words++;
+			at += 8;
 		}
-		*bitmap = bits;
-		at += 8;
+		o = bitmap;
+		*o++ = 0xff;
+		*o++ = (uint8_t)(words - 1);
+		for (size_t i = 0; i < words; i++, o += 8)     /* word by word: runs are short */
+			memcpy(o, word_at(src, n, first + 8 * i, pad), 8);
 	}
 	return (size_t)(o - out);
 }
@@ -92,7 +98,7 @@ sp_unpack_size(const uint8_t *src, size_t n) {
 			at += bytes;
 			size += (int64_t)bytes;
 		} else {
-			size_t need = (size_t)__builtin_popcount(bits);
+			size_t need = (size_t)bit_count(bits);
 			if (need > n - at)
 				return -1;
 			at += need;
@@ -113,8 +119,10 @@ sp_unpack(const uint8_t *src, size_t n, uint8_t *out) {
 			out += bytes;
 			at += bytes;
 		} else {
-			for (int i = 0; i < 8; i++)
-				*out++ = (bits >> i & 1) ? src[at++] : 0;
+			memset(out, 0, 8);
+			for (unsigned b = bits; b; b &= b - 1)
+				out[__builtin_ctz(b)] = src[at++];
+			out += 8;
 		}
 	}
 }
