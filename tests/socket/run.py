@@ -506,6 +506,31 @@ def close_while_reading():
     c.close()
 
 
+@test
+def shutdown_and_close_fd():
+    """socket.shutdown ends a connection at once (read: false); close_fd closes an unstarted id."""
+    node, ports = server()
+    mark = len(node.lines)
+    s = connect(ports["shut"])
+    s.sendall(b"before\n")
+    try:
+        rest = recv_all(s)
+    except ConnectionResetError:
+        rest = b""
+    check(rest == b"", "bytes after shutdown: %r" % rest)
+    node.wait_for(r"SHUT line=before read=false invalid=false$", start=mark)
+    node.wait_for(r"SHUT closed invalid=true$", start=mark)
+    r = connect(ports["reject"])
+    node.wait_for(r"REJECT 127\.0\.0\.1:\d+$", start=mark)
+    try:
+        rest = recv_all(r)
+    except ConnectionResetError:
+        rest = b""
+    check(rest == b"", "bytes from a rejected connection: %r" % rest)
+    r.close()
+    s.close()
+
+
 def stop_server():
     node = SERVER.get("node")
     if node is None:

@@ -191,7 +191,18 @@ local function closer(id)
 	log(string.format("CLOSER reader=%s rest=%q", tostring(data), tostring(rest)))
 end
 
+-- socket.shutdown: the connection ends now; a read then returns false
+local function shut(id)
+	local line = socket.readline(id)
+	socket.shutdown(id)
+	local data = socket.read(id)
+	log("SHUT line=" .. tostring(line) .. " read=" .. tostring(data) .. " invalid=" .. tostring(socket.invalid(id)))
+	socket.close(id)
+	log("SHUT closed invalid=" .. tostring(socket.invalid(id)))
+end
+
 local handlers = {
+	shut = shut,
 	flood = flood, handoff = handoff, closer = closer,
 	echo = echo, line = lines, frame = frames, all = whole, hold = held,
 	ctl = control, reset = big, exact = exact, limit = limited,
@@ -200,11 +211,17 @@ local handlers = {
 skynet.start(function()
 	local ports = {}
 	for _, name in ipairs { "echo", "line", "frame", "all", "hold", "ctl", "reset", "exact", "limit", "agent",
-			"flood", "handoff", "closer" } do
+			"flood", "handoff", "closer", "shut", "reject" } do
 		local handler = handlers[name]
 		local lid, addr, port = socket.listen("127.0.0.1", 0)
 		assert(addr == "127.0.0.1", addr)
 		socket.start(lid, function(id, from)
+			if name == "reject" then
+				-- never started here: closed by its bare id
+				socket.close_fd(id)
+				log("REJECT " .. from)
+				return
+			end
 			if name == "agent" then
 				-- hand the connection to a new service, which starts it
 				skynet.newservice("sk_agent", id)
