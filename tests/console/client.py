@@ -238,8 +238,16 @@ def t_log():
     lines = expect_ok(con, "log console_target delta")
     expect(len(lines) == 1 and lines[0].endswith("\tconsole_target"), "log %r" % lines)
     addr = lines[0].split("\t")[0]
+    logfile = os.path.join(OUTDIR, "logs", addr[1:] + ".log")
+    expect_ok(con, "call %s 'get'" % addr)
+    expect(os.path.exists(logfile), "no message log %s" % logfile)
     expect_ok(con, "logoff " + addr)
     expect_ok(con, "kill " + addr)
+    other = services["beta"]
+    expect_ok(con, "logon " + other)
+    expect_ok(con, "call %s 'get'" % other)
+    expect_ok(con, "logoff " + other)
+    expect(os.path.exists(os.path.join(OUTDIR, "logs", other[1:] + ".log")), "logon wrote no log")
 
 
 def t_snax():
@@ -313,6 +321,22 @@ def t_misc():
     expect_ok(con, "setenv console_probe yes")
     expect(table_of(expect_ok(con, "getenv console_probe")) == {"console_probe": "yes"}, "setenv")
     expect_ok(con, "service")
+
+
+def t_signal():
+    addr = services["beta"]
+    expect_ok(con, "signal %s 5" % addr)
+    logfile = os.path.join(OUTDIR, "node.log")
+    want = "[%s] recv a signal 5" % addr
+    deadline = time.time() + WAIT
+    while True:
+        with open(logfile, errors="replace") as f:
+            if want in f.read():
+                break
+        expect(time.time() < deadline, "no %r in the node's log" % want)
+        time.sleep(0.05)  # the core logs it on its own: poll the log, bounded
+    expect_error(con, "signal %s notanumber" % addr)
+    expect_ok(con, "ping " + addr)
 
 
 def t_netstat():
@@ -579,13 +603,14 @@ for name, fn in [
     ("ping answers", t_ping),
     ("call returns the result", t_call),
     ("start launches, kill stops", t_start_kill),
-    ("log launches with a log", t_log),
+    ("log launches with a log; logon, logoff", t_log),
     ("snax launches a snax service", t_snax),
     ("exit address stops a service", t_exit_service),
     ("inject runs code", t_inject),
     ("gc frees", t_gc),
     ("task, uniqtask, killtask, dbgcmd", t_tasks),
     ("trace, cmem, jmem, profactive, getenv, setenv, service", t_misc),
+    ("signal reaches the service", t_signal),
     ("netstat shows sockets", t_netstat),
     ("an unknown command is an error, console serves on", t_unknown),
     ("CRLF lines", t_crlf),

@@ -29,9 +29,12 @@ lua_path = "./lualib/?.lua;./lualib/?/init.lua;tests/console/?.lua"
 lua_cpath = "./luaclib/?.so"
 luaservice = "tests/console/?.lua;./service/?.lua"
 snax = "tests/console/?.lua"
+logpath = "$out/logs"
 console_port = $port
 CFG
 
+rm -rf "$out/logs"
+mkdir -p "$out/logs"
 log="$out/node.log"
 timeout "$limit" ./skynet "$cfg" > "$log" 2>&1 &
 node=$!
