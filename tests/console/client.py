@@ -250,6 +250,25 @@ def t_log():
     expect(os.path.exists(os.path.join(OUTDIR, "logs", other[1:] + ".log")), "logon wrote no log")
 
 
+def t_second_console():
+    # debug_console with the port alone listens on 127.0.0.1
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port2 = probe.getsockname()[1]
+    probe.close()
+    lines = expect_ok(con, "start debug_console %d" % port2)
+    addr = lines[0].split("\t")[0]
+    global PORT
+    saved, PORT = PORT, port2
+    try:
+        c = Console()
+        expect(table_of(expect_ok(c, "info .ctarget")).get("label") == "alpha", "second console")
+        c.close()
+    finally:
+        PORT = saved
+    expect_ok(con, "kill " + addr)
+
+
 def t_snax():
     lines = expect_ok(con, "snax console_snax one")
     expect(len(lines) == 1 and re.match(r"^:[0-9a-f]{8}\tconsole_snax$", lines[0]), "snax %r" % lines)
@@ -604,6 +623,7 @@ for name, fn in [
     ("call returns the result", t_call),
     ("start launches, kill stops", t_start_kill),
     ("log launches with a log; logon, logoff", t_log),
+    ("start debug_console with a port alone", t_second_console),
     ("snax launches a snax service", t_snax),
     ("exit address stops a service", t_exit_service),
     ("inject runs code", t_inject),
