@@ -17,7 +17,8 @@ M.limits = {
 -- Reads a message head.  `header` is what has been read already (may be "").  Appends each
 -- line of the head to `lines` and returns the bytes read past the empty line that ends it.
 -- A head beginning with the empty line has no lines (a chunked body without trailers).
--- Returns nil, reason, 431 when the head is over the limits.
+-- Returns nil, reason, status when the head is over the limits: 414 when its first line
+-- alone is (a request-target too long, RFC 9112 3), 431 otherwise.
 function M.recvheader(readbytes, lines, header)
 	local limit = M.limits.header_size
 	if header:sub(1, 2) == "\r\n" then
@@ -26,7 +27,7 @@ function M.recvheader(readbytes, lines, header)
 	local stop = header:find("\r\n\r\n", 1, true)
 	while not stop do
 		if #header > limit then
-			return nil, "header too large", 431
+			break
 		end
 		local from = #header - 2
 		local more = readbytes()
@@ -36,7 +37,11 @@ function M.recvheader(readbytes, lines, header)
 		end
 		stop = header:find("\r\n\r\n", from > 0 and from or 1, true)
 	end
-	if stop + 3 > limit then
+	if not stop or stop + 3 > limit then
+		local first = header:find("\r\n", 1, true)
+		if not first or first > limit then
+			return nil, "request line too long", 414
+		end
 		return nil, "header too large", 431
 	end
 	local count = 0

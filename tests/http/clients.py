@@ -287,6 +287,11 @@ def header_line_too_long():
 
 
 @test
+def request_target_too_long():
+    expect_status(b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414)
+
+
+@test
 def too_many_header_lines():
     fields = b"".join(b"X-F%d: v\r\n" % i for i in range(150))
     expect_status(b"GET / HTTP/1.1\r\nHost: x\r\n" + fields + b"\r\n", 431)
