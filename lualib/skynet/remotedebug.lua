@@ -175,12 +175,22 @@ end
 ---------------------------------------------------------------------------
 -- watching protocols
 
+-- put back what we wrapped, unless the service has set a dispatch since
 local function restore_watches()
-	for p, original in pairs(live.watches) do
-		p.dispatch = original
+	for p, w in pairs(live.watches) do
+		if p.dispatch == w.wrapper then
+			p.dispatch = w.original
+		end
 	end
 	live.watches = {}
 end
+
+local function wrap(p, original, wrapper)
+	live.watches[p] = { original = original, wrapper = wrapper }
+	p.dispatch = wrapper
+end
+
+local arm_breaks
 
 local function watch(name, cond)
 	if live == nil then
@@ -190,11 +200,11 @@ local function watch(name, cond)
 	if p == nil then
 		return "No " .. tostring(name)
 	end
-	local original = live.watches[p] or p.dispatch
+	local earlier = live.watches[p]
+	local original = earlier and earlier.original or p.dispatch
 	if original == nil then
 		return "No dispatch"
 	end
-	live.watches[p] = original
 	local session = live
 	local function watcher(...)
 		if live ~= session or p.dispatch ~= watcher then
@@ -203,27 +213,29 @@ local function watch(name, cond)
 		if cond == nil or cond(...) then
 			p.dispatch = original
 			live.watches[p] = nil
+			if next(live.breaks) then
+				arm_breaks()	-- the line breakpoints cover this protocol again
+			end
 			return run_traced("step", original, ...)
 		end
 		return original(...)
 	end
-	p.dispatch = watcher
+	wrap(p, original, watcher)
 end
 
 -- breakpoints by line: every message handler of every protocol is traced
-local function arm_breaks()
+function arm_breaks()
+	local skip = { debug = true, response = true, error = true }
 	for _, p in pairs(protocols()) do
-		if type(p) == "table" and p.dispatch and live.watches[p] == nil
-				and p.name ~= "debug" and p.name ~= "response" then
+		if type(p) == "table" and p.dispatch and live.watches[p] == nil and not skip[p.name] then
 			local original = p.dispatch
-			live.watches[p] = original
 			local session = live
-			p.dispatch = function(...)
+			wrap(p, original, function(...)
 				if live ~= session or next(live.breaks) == nil then
 					return original(...)
 				end
 				return run_traced("break", original, ...)
-			end
+			end)
 		end
 	end
 end
@@ -388,7 +400,7 @@ function M.start(export, fd, channel)
 		settle = export.suspend,
 		resume = export.resume,
 		traced = {},	-- task -> { mode, depth, where, stopped }
-		watches = {},	-- protocol class -> its own dispatch
+		watches = {},	-- protocol class -> { original = its dispatch, wrapper = ours }
 		breaks = {},	-- line -> true or a file name ending
 	}
 	debug.setupvalue(dispatch, slot, function(...)
