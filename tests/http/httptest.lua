@@ -201,6 +201,12 @@ skynet.start(function()
 		check(websocket.is_close(id), "not closed")
 	end)
 
+	test("ws_client_rejects_masked_frame", function()
+		local id = websocket.connect(string.format("ws://127.0.0.1:%d/masked", port "py_bad_port"))
+		local msg, _, code = websocket.read(id)
+		check(msg == false and code == 1002, "got %s / %s", tostring(msg), tostring(code))
+	end)
+
 	test("ws_accept_after_httpd_upgrade", function()
 		-- a server that reads the request with httpd and hands /ws to websocket.accept
 		local up_port = port "upgrade_port"

@@ -2,6 +2,7 @@
   echo   a `websockets` server: echoes; "fragment-me" is answered in three fragments,
          "close-4001" with a close frame of code 4001
   bad    a raw WebSocket server that answers the handshake, then sends a frame with RSV1 set
+         (a masked frame for the path /masked)
   stall  accepts TCP connections and never answers
   wss    (with argv[2], argv[3]: certificate and key files) the echo server over TLS
 Writes {"echo": port, "bad": port, "stall": port, "wss": port} to the file named by argv[1],
@@ -42,7 +43,10 @@ async def bad(reader, writer):
     accept = base64.b64encode(hashlib.sha1((key + GUID).encode()).digest()).decode()
     writer.write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                   "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n" % accept).encode())
-    writer.write(b"\xc1\x02hi")  # FIN + RSV1 + text, unmasked
+    if head.startswith(b"GET /masked "):
+        writer.write(b"\x81\x82\x01\x02\x03\x04" + bytes([ord("h") ^ 1, ord("i") ^ 2]))
+    else:
+        writer.write(b"\xc1\x02hi")  # FIN + RSV1 + text, unmasked
     await writer.drain()
     try:
         await asyncio.wait_for(reader.read(4096), 10)
