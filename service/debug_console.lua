@@ -615,7 +615,7 @@ end
 local function serve_http(conn, request)
 	local method, path = request:match "^(%u+)%s+(%S+)"
 	local length, complete = http_headers(conn)
-	if not complete then
+	if not complete or path == nil then
 		conn:send("Bad HTTP request")
 		conn:send("<CMD Error>")
 		return

@@ -425,6 +425,14 @@ def t_http():
     expect("1\t9" in lines and "<CMD OK>" in lines, "POST call %r" % lines)
     lines = curl(base + "/nosuch")
     expect("<CMD Error>" in lines, "GET /nosuch %r" % lines)
+    # a request line without a path, then headers that never end
+    for raw in (b"GET \r\n\r\n", b"GET /list HTTP/1.0\r\n" + b"X: y\r\n" * 200):
+        c = Console()
+        c.send(raw, end=b"")
+        got = c.read_until(Console.END)
+        expect(got.endswith("Bad HTTP request\n<CMD Error>\n"), "bad HTTP %r" % got)
+        expect(c.closed(), "bad HTTP request left the connection open")
+        c.close()
 
 
 def prompt_re(addr):
