@@ -90,6 +90,7 @@ function Conn:park()
 		driver.start(self.id)
 	end
 	skynet.wait(me)
+	self.demand = nil	-- met, or the socket went away
 	if resume then
 		self.held = nil
 	end
