@@ -7,6 +7,8 @@ lines (bounded), talks to the node over loopback and checks what comes back byte
 byte.  Nodes are stopped by PID (or end themselves with skynet.abort()).
 
 Usage: python3 tests/socket/run.py [test name ...]
+SOCKET_TEST_LUACLIB=<dir> runs the nodes on another build of luaclib (e.g. one built with
+-fsanitize=address, the node started with libasan in LD_PRELOAD).
 """
 import os
 import random
@@ -23,6 +25,8 @@ import traceback
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "tests", "out", "socket")
 SKYNET = os.environ.get("SKYNET", "./skynet")
+# another build of luaclib (SOCKET_TEST_LUACLIB), such as one with AddressSanitizer
+LUACLIB = os.environ.get("SOCKET_TEST_LUACLIB", "./luaclib")
 WAIT = float(os.environ.get("SOCKET_TEST_WAIT", "20"))	# seconds for any one wait
 
 
@@ -55,7 +59,7 @@ class Node:
             'cpath = "./cservice/?.so"',
             'lualoader = "./lualib/loader.lua"',
             'lua_path = "./lualib/?.lua;./lualib/?/init.lua"',
-            'lua_cpath = "./luaclib/?.so"',
+            'lua_cpath = "%s/?.so;./luaclib/?.so"' % LUACLIB,
             'luaservice = "tests/socket/?.lua;./service/?.lua"',
         ]
         for k, v in env.items():
