@@ -324,6 +324,38 @@ def t_tasks():
     lines = expect_ok(con, "killtask .ctarget nosuch")
     expect(lines == ["Not found"], "killtask %r" % lines)
     expect_ok(con, "dbgcmd .ctarget PING")
+    # a task parked in skynet.wait is listed, with its traceback
+    caller = Caller("call .ctarget 'hold'")
+    deadline = time.time() + WAIT
+    while True:
+        lines = expect_ok(con, "task .ctarget")
+        if lines:
+            break
+        expect(time.time() < deadline, "the held task never showed")
+        time.sleep(0.05)  # the hold request is on its way: poll, bounded
+    expect(re.match(r"^thread: \S+ session: \d+\tstack traceback:", lines[0]), "task line %r" % lines)
+    expect(any("console_target.lua" in l for l in lines), "task traceback %r" % lines)
+    rows = table_of(expect_ok(con, "stat"))
+    expect("task:1" in rows[services["alpha"]], "stat task count %r" % rows[services["alpha"]])
+    lines = expect_ok(con, "uniqtask .ctarget")
+    expect(lines and re.match(r"^\d+\t", lines[0]), "uniqtask %r" % lines)
+    expect_ok(con, "call .ctarget 'free'")
+    ok, lines = caller.wait()
+    expect(ok and lines[0] == "1\treleased", "held call %r" % (lines,))
+    # killtask ends a held task by (part of) its thread name; its caller gets an error
+    caller = Caller("call .ctarget 'hold'")
+    deadline = time.time() + WAIT
+    while True:
+        lines = expect_ok(con, "task .ctarget")
+        if lines:
+            break
+        expect(time.time() < deadline, "the second held task never showed")
+        time.sleep(0.05)  # as above
+    name = re.match(r"^thread: (\S+) session:", lines[0]).group(1)
+    expect_ok(con, "killtask .ctarget " + name)
+    ok, lines = caller.wait()
+    expect(not ok, "the killed task's caller got %r" % (lines,))
+    expect(expect_ok(con, "task .ctarget") == [], "task after killtask")
 
 
 def t_misc():
