@@ -23,7 +23,7 @@ endif
 LUACLIB_MODS := $(patsubst %,luaclib/%.so,$(LUACLIB_DIRS))
 luaclib/ltls.so: MODULE_LIBS := -lssl -lcrypto
 
-.PHONY: linux all core clean test test-c test-asan bench fuzz
+.PHONY: linux all core clean test test-c test-asan bench fuzz soak
 linux: all
 all: skynet $(CSERVICES) $(if $(LUACLIB_SRC),luaclib/skynet.so) $(LUACLIB_MODS) 3rd/lua/lua
 
@@ -79,6 +79,10 @@ bench: linux
 # FUZZ_SECONDS per target (default 60); FUZZ_TARGETS to pick some (fuzz/targets/*.lua).
 fuzz: linux
 	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) sh fuzz/run.sh $(FUZZ_TARGETS)
+
+# SOAK_SECONDS (default 600) under SOAK_CLIENTS echo clients (default 1,000).
+soak: linux
+	python3 tests/soak/soak.py ./skynet $(or $(SOAK_SECONDS),600) $(or $(SOAK_CLIENTS),1000)
 
 clean:
 	rm -rf skynet libskynet.so cservice luaclib tests/out
