@@ -51,8 +51,15 @@ end
 function tlshelper.readfunc(fd, ctx)
 	local raw = sockethelper.readfunc(fd)
 	local plain = ""
+	local function short(sz)
+		return (sz and #plain < sz) or (not sz and plain == "")
+	end
 	return function(sz)
-		while (sz and #plain < sz) or (not sz and plain == "") do
+		if short(sz) then
+			-- records that came with the last handshake bytes are decrypted first
+			plain = plain .. ctx:read()
+		end
+		while short(sz) do
 			plain = plain .. ctx:read(raw())
 		end
 		local s
