@@ -58,9 +58,25 @@ local function request_length(v)
 	return n
 end
 
+-- The first bytes of a request, past empty lines before it (RFC 9112 2.2: a server
+-- ignores at least one; an old client may send a CRLF after a body), at most 8 of them.
+local function request_start(readbytes)
+	local s = readbytes()
+	for _ = 1, 8 do
+		while #s < 2 do
+			s = s .. readbytes()
+		end
+		if s:sub(1, 2) ~= "\r\n" then
+			break
+		end
+		s = s:sub(3)
+	end
+	return s
+end
+
 local function read(readbytes, bodylimit)
 	local lines = {}
-	local rest, reason, status = internal.recvheader(readbytes, lines, "")
+	local rest, reason, status = internal.recvheader(readbytes, lines, request_start(readbytes))
 	if not rest then
 		return status or 400, reason
 	end
