@@ -54,6 +54,58 @@ get32(const uint8_t *p) {
 
 static uint64_t get64(const uint8_t *p) { return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32; }
 
+/* ---- field names ----
+ * Field names go to Lua as strings of a per-state table (schema field slot -> name string),
+ * so that reading or writing a field is an array read of an interned string instead of an
+ * interning of a C string. The tables live in a registry table keyed by schema address;
+ * [0] holds the schema's serial, so a new schema at the address of a freed one is seen. */
+
+static const char names_key = 0;
+
+static int
+push_names(lua_State *L, const struct sp_schema *s) {
+	luaL_checkstack(L, 4, NULL);
+	if (lua_rawgetp(L, LUA_REGISTRYINDEX, &names_key) != LUA_TTABLE) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+		lua_pushvalue(L, -1);
+		lua_rawsetp(L, LUA_REGISTRYINDEX, &names_key);
+	}
+	if (lua_rawgetp(L, -1, s) == LUA_TTABLE) {
+		lua_rawgeti(L, -1, 0);
+		int same = lua_tointeger(L, -1) == (lua_Integer)s->serial;
+		lua_pop(L, 1);
+		if (same) {
+			lua_remove(L, -2);
+			return lua_gettop(L);
+		}
+	}
+	lua_pop(L, 1);
+	lua_createtable(L, s->nfields, 1);
+	lua_pushinteger(L, (lua_Integer)s->serial);
+	lua_rawseti(L, -2, 0);
+	for (int i = 0; i < s->ntypes; i++) {
+		const struct sp_type *t = &s->types[i];
+		for (int j = 0; j < t->nfields; j++) {
+			lua_pushstring(L, t->fields[j].name);
+			lua_rawseti(L, -2, t->fields[j].slot);
+		}
+	}
+	lua_pushvalue(L, -1);
+	lua_rawsetp(L, -3, s);
+	lua_remove(L, -2);
+	return lua_gettop(L);
+}
+
+void
+sp_lua_forget(lua_State *L, const struct sp_schema *s) {
+	if (lua_rawgetp(L, LUA_REGISTRYINDEX, &names_key) == LUA_TTABLE) {
+		lua_pushnil(L);
+		lua_rawsetp(L, -2, s);
+	}
+	lua_pop(L, 1);
+}
+
 /* ---- encoding ---- */
 
 struct out {
@@ -62,6 +114,7 @@ struct out {
 	size_t len;
 	size_t cap;
 	int holder;     /* stack index of the userdata that owns p */
+	int names;      /* stack index of the field name table */
 };
 
 static void
@@ -103,9 +156,11 @@ struct source {
 };
 
 static void
-push_value(lua_State *L, const struct source *s, const struct sp_field *f, int i) {
-	if (s->table)
-		lua_getfield(L, s->table, f->name);
+push_value(lua_State *L, int names, const struct source *s, const struct sp_field *f, int i) {
+	if (s->table) {
+		lua_rawgeti(L, names, f->slot);
+		lua_gettable(L, s->table);
+	}
 	else if (i == 0)
 		lua_pushvalue(L, s->key);
 	else if (i == 1)
@@ -350,7 +405,7 @@ encode_struct(struct out *o, const struct sp_type *t, const struct source *src, 
 	int next_tag = 0;
 	for (int i = 0; i < t->nfields; i++) {
 		const struct sp_field *f = &t->fields[i];
-		push_value(L, src, f, i);
+		push_value(L, o->names, src, f, i);
 		int v = lua_gettop(L);
 		if (lua_isnil(L, v)) {
 			lua_pop(L, 1);
@@ -428,7 +483,7 @@ sp_lua_encode(lua_State *L) {
 		return 1;
 	}
 	lua_settop(L, 2);
-	struct out o = { L, NULL, 0, 0, 3 };
+	struct out o = { L, NULL, 0, 0, 3, 4 };
 	if (lua_type(L, lua_upvalueindex(1)) == LUA_TUSERDATA) {
 		lua_pushvalue(L, lua_upvalueindex(1));
 		lua_pushnil(L);
@@ -442,6 +497,7 @@ sp_lua_encode(lua_State *L) {
 	struct source s = { 2, 0, 0 };
 	if (!indexable(L, 2))
 		luaL_error(L, "bad argument #2 to 'encode' (table expected, got %s)", luaL_typename(L, 2));
+	push_names(L, t->owner);
 	encode_struct(&o, t, &s, 0);
 	lua_pushlstring(L, (const char *)o.p, o.len);
 	if (o.cap <= SP_KEEP_BUFFER) {
@@ -458,8 +514,8 @@ bad(lua_State *L, const struct sp_type *t, const char *what) {
 	return luaL_error(L, "decode error: %s in a %s message", what, t->name);
 }
 
-static void decode_into(lua_State *L, const struct sp_type *t, const uint8_t *p, size_t n,
-	int out, int depth, size_t *used);
+static void decode_into(lua_State *L, int names, const struct sp_type *t, const uint8_t *p,
+	size_t n, int out, int depth, size_t *used);
 
 /* A nested message: a new table on the stack, its block consumed exactly. */
 /* A new table sized for the fields the message [p, p+n) of type t can hold. */
@@ -470,10 +526,10 @@ new_message_table(lua_State *L, const struct sp_type *t, const uint8_t *p, size_
 }
 
 static void
-decode_sub(lua_State *L, const struct sp_type *t, const uint8_t *p, size_t n, int depth) {
+decode_sub(lua_State *L, int names, const struct sp_type *t, const uint8_t *p, size_t n, int depth) {
 	new_message_table(L, t, p, n);
 	size_t used;
-	decode_into(L, t, p, n, lua_gettop(L), depth + 1, &used);
+	decode_into(L, names, t, p, n, lua_gettop(L), depth + 1, &used);
 	if (used != n)
 		bad(L, t, "trailing bytes");
 }
@@ -487,11 +543,11 @@ push_number(lua_State *L, const struct sp_field *f, int64_t v) {
 }
 
 static void
-decode_elements(lua_State *L, const struct sp_type *t, const struct sp_field *f,
+decode_elements(lua_State *L, int names, const struct sp_type *t, const struct sp_field *f,
 		const uint8_t *p, size_t n, int arr, int depth) {
-	const char *keyname = NULL;
+	const struct sp_field *keyfield = NULL;
 	if (f->key >= 0 && !f->map)
-		keyname = sp_type_field(f->sub, f->key)->name;
+		keyfield = sp_type_field(f->sub, f->key);
 	lua_Integer i = 0;
 	while (n > 0) {
 		if (n < 4)
@@ -508,18 +564,19 @@ decode_elements(lua_State *L, const struct sp_type *t, const struct sp_field *f,
 			lua_rawseti(L, arr, i);
 			continue;
 		}
-		decode_sub(L, f->sub, e, len, depth);
+		decode_sub(L, names, f->sub, e, len, depth);
 		int elem = lua_gettop(L);
 		if (f->map) {
-			lua_getfield(L, elem, f->sub->fields[0].name);
-			if (lua_isnil(L, -1))
+			lua_rawgeti(L, names, f->sub->fields[0].slot);
+			if (lua_rawget(L, elem) == LUA_TNIL)
 				luaL_error(L, "Can't find key field in [%s]", f->name);
-			lua_getfield(L, elem, f->sub->fields[1].name);
-			if (lua_isnil(L, -1))
+			lua_rawgeti(L, names, f->sub->fields[1].slot);
+			if (lua_rawget(L, elem) == LUA_TNIL)
 				luaL_error(L, "Can't find value field in [%s]", f->name);
 			lua_rawset(L, arr);
-		} else if (keyname) {
-			lua_getfield(L, elem, keyname);
+		} else if (keyfield) {
+			lua_rawgeti(L, names, keyfield->slot);
+			lua_rawget(L, elem);
 			if (lua_isnil(L, -1))
 				luaL_error(L, "Can't find main index (tag=%d) in [%s]", f->key, f->name);
 			lua_pushvalue(L, elem);
@@ -534,7 +591,7 @@ decode_elements(lua_State *L, const struct sp_type *t, const struct sp_field *f,
 
 /* The array block [p, p+n) of field f: pushes a table. */
 static void
-decode_array(lua_State *L, const struct sp_type *t, const struct sp_field *f,
+decode_array(lua_State *L, int names, const struct sp_type *t, const struct sp_field *f,
 		const uint8_t *p, size_t n, int depth) {
 	if (n == 0) {
 		lua_newtable(L);
@@ -582,13 +639,13 @@ decode_array(lua_State *L, const struct sp_type *t, const struct sp_field *f,
 	default:
 		lua_newtable(L);
 		arr = lua_gettop(L);
-		decode_elements(L, t, f, p, n, arr, depth);
+		decode_elements(L, names, t, f, p, n, arr, depth);
 		return;
 	}
 }
 
 static void
-decode_into(lua_State *L, const struct sp_type *t, const uint8_t *p, size_t n,
+decode_into(lua_State *L, int names, const struct sp_type *t, const uint8_t *p, size_t n,
 		int out, int depth, size_t *used) {
 	if (depth >= MAX_DEPTH)
 		luaL_error(L, "The table is too deep");
@@ -637,7 +694,7 @@ decode_into(lua_State *L, const struct sp_type *t, const uint8_t *p, size_t n,
 			else
 				bad(L, t, "a small value for a field that needs a data block");
 		} else if (f->array) {
-			decode_array(L, t, f, blob, len, depth);
+			decode_array(L, names, t, f, blob, len, depth);
 		} else {
 			switch (f->kind) {
 			case SP_INTEGER:
@@ -661,14 +718,16 @@ decode_into(lua_State *L, const struct sp_type *t, const uint8_t *p, size_t n,
 				lua_pushlstring(L, (const char *)blob, len);
 				break;
 			case SP_STRUCT:
-				decode_sub(L, f->sub, blob, len, depth);
+				decode_sub(L, names, f->sub, blob, len, depth);
 				break;
 			default:
 				bad(L, t, "a boolean given as a data block");
 				break;
 			}
 		}
-		lua_setfield(L, out, f->name);
+		lua_rawgeti(L, names, f->slot);
+		lua_insert(L, -2);
+		lua_settable(L, out);
 	}
 	*used = n - left;
 }
@@ -702,8 +761,9 @@ sp_lua_decode(lua_State *L) {
 	if (!lua_istable(L, -1))
 		new_message_table(L, t, p, n);
 	int out = lua_gettop(L);
+	int names = push_names(L, t->owner);
 	size_t used = 0;
-	decode_into(L, t, p, n, out, 0, &used);
+	decode_into(L, names, t, p, n, out, 0, &used);
 	lua_settop(L, out);
 	lua_pushinteger(L, (lua_Integer)used);
 	return 2;

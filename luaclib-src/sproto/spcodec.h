@@ -13,5 +13,8 @@
 int sp_lua_encode(lua_State *L);
 int sp_lua_decode(lua_State *L);
 const uint8_t *sp_lua_bytes(lua_State *L, int idx, size_t *n);
+struct sp_schema;
+/* Drops this state's cached field names of a schema about to be freed. */
+void sp_lua_forget(lua_State *L, const struct sp_schema *s);
 
 #endif

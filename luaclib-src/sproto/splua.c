@@ -37,7 +37,9 @@ l_newproto(lua_State *L) {
 
 static int
 l_deleteproto(lua_State *L) {
-	sp_schema_free(check_schema(L, 1));
+	struct sp_schema *s = check_schema(L, 1);
+	sp_lua_forget(L, s);
+	sp_schema_free(s);
 	return 0;
 }
 

@@ -230,6 +230,7 @@ fill_type(struct filler *fl, struct sp_type *t, const uint8_t *p, size_t n) {
 	if (read_record(p, n, v, 2))
 		return -1;
 	t->name = keep_name(fl, &v[0]);
+	t->owner = fl->s;
 	t->fields = fl->next_field;
 	t->nfields = 0;
 	t->base = -1;
@@ -243,6 +244,7 @@ fill_type(struct filler *fl, struct sp_type *t, const uint8_t *p, size_t n) {
 				return -1;
 			if (t->nfields > 0 && f->tag <= t->fields[t->nfields - 1].tag)
 				return -1;      /* tags must ascend */
+			f->slot = ++fl->s->nfields;
 			t->nfields++;
 		}
 	}
@@ -351,6 +353,8 @@ sp_schema_load(const uint8_t *bin, size_t size) {
 	}
 	if (check_links(s))
 		goto bad;
+	static uint64_t serials;
+	s->serial = __atomic_add_fetch(&serials, 1, __ATOMIC_RELAXED);
 	return s;
 bad:
 	free(block);

@@ -27,11 +27,15 @@ struct sp_field {
 	int key;                /* *T(key): tag of T's main index field, -1 if none */
 	int64_t scale;          /* integer(n): 10^n; 0 for a plain integer */
 	int digits;             /* the n of integer(n) */
+	int slot;               /* 1-based number of the field in its schema (see spcodec.c) */
 	struct sp_type *sub;    /* SP_STRUCT */
 };
 
+struct sp_schema;
+
 struct sp_type {
 	const char *name;
+	struct sp_schema *owner;
 	int nfields;
 	int base;               /* tags are base, base+1, ...: direct lookup; -1 otherwise */
 	struct sp_field *fields; /* ascending tags */
@@ -50,6 +54,8 @@ struct sp_schema {
 	int nprotos;
 	struct sp_type *types;
 	struct sp_proto *protos; /* ascending tags */
+	int nfields;            /* of all types */
+	uint64_t serial;        /* unique in the process: tells a reused address from its old schema */
 	void *memory;           /* one block holding everything above */
 };
 
