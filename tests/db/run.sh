@@ -1,0 +1,120 @@
+#!/bin/sh
+# The db suite: skynet.socketchannel against a small Python server, skynet.db.redis against
+# a redis-server and skynet.db.mysql against a mariadbd, each started here on a free loopback
+# port in a temporary directory and stopped by PID.
+# Each test service (tests/db/test_*.lua) prints "ok <check>" / "not ok <check>: <why>" and
+# "done <count>"; every check is one test.
+# Usage: sh tests/db/run.sh [socketchannel] [redis] [mysql]
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+out=tests/out/db
+mkdir -p "$out"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/skynet-db.XXXXXX")
+pids=
+cleanup() {
+	for p in $pids; do kill "$p" 2>/dev/null; done
+	for p in $pids; do
+		i=0
+		while kill -0 "$p" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+		kill -9 "$p" 2>/dev/null
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+passed=0
+failed=0
+note_fail() { echo "not ok $1"; failed=$((failed + 1)); }
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# wait_until <seconds> <command...>: runs the command every 0.1 s until it succeeds.
+wait_until() {
+	n=$(( $1 * 10 )); shift
+	while [ $n -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1; n=$((n - 1))
+	done
+	return 1
+}
+
+port_open() {
+	python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1",int(sys.argv[1])),1).close()' "$1"
+}
+
+# run_node <name> <timeout> <extra config lines>: runs tests/db/test_<name>.lua as the start
+# service of a node and counts its checks.
+run_node() {
+	name=$1 limit=$2 extra=$3
+	cfg="$out/$name.config"
+	{
+		echo "thread = 2"
+		echo "harbor = 0"
+		echo "bootstrap = \"snlua bootstrap\""
+		echo "start = \"test_$name\""
+		echo "cpath = \"./cservice/?.so\""
+		echo "lualoader = \"./lualib/loader.lua\""
+		echo "lua_path = \"./lualib/?.lua;./lualib/?/init.lua;./tests/db/?.lua\""
+		echo "lua_cpath = \"./luaclib/?.so\""
+		echo "luaservice = \"./tests/db/?.lua;./service/?.lua\""
+		printf '%s\n' "$extra"
+	} > "$cfg"
+	log="$out/$name.log"
+	timeout "$limit" ./skynet "$cfg" > "$log" 2>&1
+	rc=$?
+	ok=$(grep -c '] ok ' "$log")
+	bad=$(grep -c '] not ok ' "$log")
+	grep -E '\] (not )?ok ' "$log" | sed 's/^[^]]*\] //'
+	passed=$((passed + ok))
+	failed=$((failed + bad))
+	count=$(sed -n 's/.*\] done \([0-9][0-9]*\)$/\1/p' "$log" | tail -n 1)
+	if [ -z "$count" ]; then
+		note_fail "$name: the node did not finish (exit $rc); log tail:"
+		tail -n 20 "$log" | sed 's/^/    /'
+	elif [ "$count" -ne $((ok + bad)) ]; then
+		note_fail "$name: $count checks ran, $((ok + bad)) reported"
+	fi
+}
+
+suite_socketchannel() {
+	python3 tests/db/lineserver.py "$tmp/line.port" < /dev/null > "$tmp/line.log" 2>&1 &
+	pids="$pids $!"
+	if ! wait_until 10 test -s "$tmp/line.port"; then note_fail "socketchannel: lineserver did not start"; return; fi
+	run_node socketchannel 60 "sc_port = \"$(cat "$tmp/line.port")\"
+dead_port = \"$(free_port)\""
+}
+
+# start_redis <name> [redis args...]: a redis-server on a free port; sets $redis_port.
+start_redis() {
+	rname=$1; shift
+	redis_port=$(free_port)
+	mkdir -p "$tmp/$rname"
+	redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+		--daemonize no --dir "$tmp/$rname" "$@" > "$tmp/$rname/log" 2>&1 &
+	pids="$pids $!"
+	wait_until 10 port_open "$redis_port"
+}
+
+suite_redis() {
+	command -v redis-server >/dev/null || { note_fail "redis: no redis-server"; return; }
+	start_redis redis1 --requirepass foobared || { note_fail "redis: redis-server did not start"; return; }
+	p1=$redis_port
+	start_redis redis2 || { note_fail "redis: second redis-server did not start"; return; }
+	run_node redis 60 "redis_port = \"$p1\"
+redis_port2 = \"$redis_port\"
+redis_pass = \"foobared\""
+}
+
+sets=${*:-socketchannel redis mysql}
+for s in $sets; do
+	if command -v "suite_$s" >/dev/null 2>&1 || type "suite_$s" >/dev/null 2>&1; then
+		"suite_$s"
+	else
+		note_fail "no such set: $s"
+	fi
+done
+echo "db: $passed passed, $failed failed"
+[ $failed -eq 0 ]
