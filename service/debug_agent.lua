@@ -17,7 +17,9 @@ local handlers = {}
 
 function handlers.start(address, fd)
 	assert(writer == nil, "start more than once")
-	skynet.error(string.format("Attach to :%08x", address))
+	-- a handle, or an address text such as ":0000000a" (upstream's console
+	-- passes those through as typed)
+	skynet.error("Attach to " .. skynet.address(address))
 	local chan, name = debugchannel.create()
 	writer = chan
 	for _, line in ipairs(early) do
