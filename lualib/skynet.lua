@@ -18,7 +18,8 @@ local tremove, tpack, tunpack, tconcat = table.remove, table.pack, table.unpack,
 local format, traceback = string.format, debug.traceback
 
 -- captured once: the host may have swapped in profiling versions already
-local co_create, co_resume, co_yield = coroutine.create, coroutine.resume, coroutine.yield
+-- (coroutine_yield and suspend_sleep are named as upstream names them: they show in task stacks)
+local co_create, co_resume, coroutine_yield = coroutine.create, coroutine.resume, coroutine.yield
 local co_running, co_status, co_close = coroutine.running, coroutine.status, coroutine.close
 
 local skynet = {}
@@ -159,8 +160,8 @@ local function new_task(f)
 			finish_task(co, f)
 			f = nil
 			idle[#idle + 1] = co
-			f = co_yield("SUSPEND")
-			f(co_yield())
+			f = coroutine_yield("SUSPEND")
+			f(coroutine_yield())
 		end
 	end)
 	return co
@@ -442,7 +443,7 @@ function skynet.timeout(ti, fn)
 	return co
 end
 
-local function park(session, token)
+local function suspend_sleep(session, token)
 	local tag = tracetags[current]
 	if tag then
 		core.trace(tag, "sleep", 2)
@@ -450,13 +451,13 @@ local function park(session, token)
 	waiting[session] = current
 	assert(sleepers[token] == nil, "token duplicative")
 	sleepers[token] = session
-	return co_yield("SUSPEND")
+	return coroutine_yield("SUSPEND")
 end
 
 function skynet.sleep(ti, token)
 	local session = assert(new_timer(ti))
 	token = token or co_running()
-	local ok, why = park(session, token)
+	local ok, why = suspend_sleep(session, token)
 	sleepers[token] = nil
 	if ok then
 		return
@@ -474,7 +475,7 @@ end
 function skynet.wait(token)
 	local session = new_session()
 	token = token or co_running()
-	park(session, token)
+	suspend_sleep(session, token)
 	sleepers[token] = nil
 	waiting[session] = nil
 end
@@ -675,7 +676,7 @@ end
 local function yield_call(addr, session)
 	outstanding[session] = addr
 	waiting[session] = current
-	local ok, msg, sz = co_yield("SUSPEND")
+	local ok, msg, sz = coroutine_yield("SUSPEND")
 	outstanding[session] = nil
 	if not ok then
 		error "call failed"
@@ -830,7 +831,7 @@ do
 	-- batch: each resume brings one answer (or the timer).
 	local function collect(self)
 		while true do
-			local ok, msg, sz, session = co_yield("SUSPEND")
+			local ok, msg, sz, session = coroutine_yield("SUSPEND")
 			if session == self._timer then
 				self._timer = nil
 				self.timeout = true
@@ -939,21 +940,27 @@ end
 ---------------------------------------------------------------------------
 -- services
 
+-- uniqueservice and queryservice ask service_mgr (".service"); a first
+-- argument of true asks for the harbor-wide form (GLAUNCH, GQUERY), the name
+-- follows it.  They call skynet.call themselves, so that a waiting task's
+-- stack names them.
+function skynet.uniqueservice(name, ...)
+	if name ~= true then return assert(skynet.call(".service", "lua", "LAUNCH", name, ...)) end
+	return assert(skynet.call(".service", "lua", "GLAUNCH", ...))
+end
+
 function skynet.newservice(name, ...)
 	return skynet.call(".launcher", "lua", "LAUNCH", "snlua", name, ...)
 end
 
--- Asks service_mgr (".service") to LAUNCH or QUERY; a first argument of true
--- asks for the harbor-wide (G-) form, the name follows it.
-local function ask_service_mgr(cmd, name, ...)
-	if name ~= true then
-		return assert(skynet.call(".service", "lua", cmd, name, ...))
+function skynet.queryservice(name, ...)
+	local global = name == true
+	local command = global and "GQUERY" or "QUERY"
+	if global then
+		return assert(skynet.call(".service", "lua", command, ...))
 	end
-	return assert(skynet.call(".service", "lua", "G" .. cmd, ...))
+	return assert(skynet.call(".service", "lua", command, name, ...))
 end
-
-function skynet.uniqueservice(...) return ask_service_mgr("LAUNCH", ...) end
-function skynet.queryservice(...) return ask_service_mgr("QUERY", ...) end
 
 function skynet.exit()
 	forks = { h = 1, t = 0 }	-- forks not started yet never run
@@ -995,7 +1002,7 @@ function skynet.exit()
 		end
 	end)
 	core.command("EXIT")
-	co_yield("QUIT")
+	coroutine_yield("QUIT")
 end
 
 ---------------------------------------------------------------------------

@@ -7,209 +7,208 @@
 --   LAUNCH name ...   QUERY name   GLAUNCH name ...   GQUERY name   LIST
 --   REPORT addr       (master only: another node's .service announces itself)
 -- The name "snaxd" takes a second word, the snax service name.
+--
+-- A key (the service name, "@name" for a global one, "snaxd.<snax name>" for
+-- snax services) is in exactly one of three states, each its own table.
 
 local skynet = require "skynet"
 require "skynet.manager"
 local snax = require "skynet.snax"
 
-local cmd = {}
--- name -> handle (ready) | string (start failed) | table (starting: the
--- tasks waiting for it, plus .launch describing the one starting it)
-local service = {}
+local started = {}	-- key -> handle of the running service
+local failed = {}	-- key -> why its start failed (later askers get this error)
+local starting = {}	-- key -> { first = asker starting it, askers = { asker ... } }
 
--- run the starter, record the outcome, wake whoever waited
-local function launch(name, starter, ...)
-	local ok, handle = pcall(starter, ...)
-	local entry = service[name]
-	assert(type(entry) == "table")
+-- Who is asking: the task and the request it serves (LIST shows their stacks).
+local function asker()
+	local session, source = skynet.context()
+	return { co = coroutine.running(), session = session, source = source }
+end
+
+-- The first asker with a way to start the service runs it; everyone else who
+-- asked meanwhile sleeps until it is done.
+local function run_start(key, slot, start, ...)
+	slot.first = asker()
+	local ok, handle = pcall(start, ...)
+	starting[key] = nil
 	if ok then
-		service[name] = handle
+		started[key] = handle
 	else
-		service[name] = tostring(handle)
+		failed[key] = tostring(handle)
 	end
-	for _, waiter in ipairs(entry) do
-		skynet.wakeup(waiter.co)
+	for _, who in ipairs(slot.askers) do
+		skynet.wakeup(who.co)
 	end
-	if ok then
+	if not ok then
+		error(failed[key])
+	end
+	return handle
+end
+
+-- The handle for key; start (with its arguments) starts the service when
+-- nobody has yet.  Without start, waits for somebody else to.
+local function resolve(key, start, ...)
+	local handle = started[key]
+	if handle then
 		return handle
 	end
-	error(tostring(handle))
-end
-
--- the handle for name: known, started now (when starter is given), or awaited
-local function waitfor(name, starter, ...)
-	local entry = service[name]
-	if type(entry) == "number" then
-		return entry
+	if failed[key] then
+		error(failed[key])
 	end
-	local co = coroutine.running()
-	if entry == nil then
-		entry = {}
-		service[name] = entry
-	elseif type(entry) == "string" then
-		error(entry)
+	local slot = starting[key]
+	if not slot then
+		slot = { askers = {} }
+		starting[key] = slot
 	end
-	assert(type(entry) == "table")
-
-	local session, source = skynet.context()
-	if entry.launch == nil and starter then
-		entry.launch = { session = session, source = source, co = co }
-		return launch(name, starter, ...)
+	if start and not slot.first then
+		return run_start(key, slot, start, ...)
 	end
-
-	entry[#entry + 1] = { co = co, session = session, source = source }
+	local me = asker()
+	slot.askers[#slot.askers + 1] = me
 	skynet.wait()
-	entry = service[name]
-	if type(entry) == "string" then
-		error(entry)
+	if failed[key] then
+		error(failed[key])
 	end
-	assert(type(entry) == "number")
-	return entry
+	return assert(started[key])
 end
 
--- "@name" is the global form of name
-local function plain_name(name)
-	if string.byte(name) == 64 then	-- '@'
-		return string.sub(name, 2)
+-- The key of a request, and the name without its global mark '@'.
+local function key_of(name, subname)
+	local bare = name
+	if name:sub(1, 1) == "@" then
+		bare = name:sub(2)
 	end
-	return name
+	if bare == "snaxd" then
+		return name .. "." .. subname, bare
+	end
+	return name, bare
 end
+
+local cmd = {}
 
 function cmd.LAUNCH(name, subname, ...)
-	local real = plain_name(name)
-	if real == "snaxd" then
-		return waitfor(name .. "." .. subname, snax.rawnewservice, subname, ...)
+	local key, bare = key_of(name, subname)
+	if bare ~= "snaxd" then
+		return resolve(key, skynet.newservice, bare, subname, ...)
 	end
-	return waitfor(name, skynet.newservice, real, subname, ...)
+	return resolve(key, snax.rawnewservice, subname, ...)
 end
 
 function cmd.QUERY(name, subname)
-	if plain_name(name) == "snaxd" then
-		return waitfor(name .. "." .. subname)
-	end
-	return waitfor(name)
+	return resolve((key_of(name, subname)))
 end
 
-local function describe()
-	local result = {}
-	for name, entry in pairs(service) do
-		local text
-		local kind = type(entry)
-		if kind == "string" then
-			text = "Error: " .. entry
-		elseif kind == "table" then
-			local lines = {}
-			local l = entry.launch
-			if l then
-				local session = skynet.task(l.co)
-				local booting = skynet.call(".launcher", "lua", "QUERY", session)
-				if booting then
-					lines[#lines + 1] = "Init as " .. skynet.address(booting)
-					lines[#lines + 1] = skynet.call(booting, "debug", "TASK", "init")
-					lines[#lines + 1] = "Launching from " .. skynet.address(l.source)
-					lines[#lines + 1] = skynet.call(l.source, "debug", "TASK", l.session)
-				end
-			end
-			if #entry > 0 then
-				lines[#lines + 1] = "Querying:"
-				for _, w in ipairs(entry) do
-					lines[#lines + 1] = skynet.address(w.source) .. " " ..
-						tostring(skynet.call(w.source, "debug", "TASK", w.session))
-				end
-			end
-			text = table.concat(lines, "\n")
-		else
-			text = skynet.address(entry)
+-- The debug stacks behind a key still starting: who starts it (and where the
+-- new service is in its init) and who waits for it.
+local function starting_report(slot)
+	local out = {}
+	local function add(line)
+		out[#out + 1] = line
+	end
+	local first = slot.first
+	local booting = first and skynet.call(".launcher", "lua", "QUERY", skynet.task(first.co))
+	if booting then
+		add("Init as " .. skynet.address(booting))
+		add(skynet.call(booting, "debug", "TASK", "init"))
+		add("Launching from " .. skynet.address(first.source))
+		add(skynet.call(first.source, "debug", "TASK", first.session))
+	end
+	if slot.askers[1] then
+		add("Querying:")
+		for _, who in ipairs(slot.askers) do
+			local stack = skynet.call(who.source, "debug", "TASK", who.session)
+			add(skynet.address(who.source) .. " " .. tostring(stack))
 		end
-		result[name] = text
 	end
-	return result
+	return table.concat(out, "\n")
 end
 
-local function as_master()
-	function cmd.GLAUNCH(name, ...)
-		return cmd.LAUNCH("@" .. name, ...)
+-- key -> text: the address, "Error: why", or the report of a start under way
+local function local_list()
+	local list = {}
+	for key, handle in pairs(started) do
+		list[key] = skynet.address(handle)
 	end
-
-	function cmd.GQUERY(name, ...)
-		return cmd.QUERY("@" .. name, ...)
+	for key, why in pairs(failed) do
+		list[key] = "Error: " .. why
 	end
+	for key, slot in pairs(starting) do
+		list[key] = starting_report(slot)
+	end
+	return list
+end
 
-	local others = {}	-- .service of other nodes
+local roles = {}
+
+-- The master keeps the global services itself, under "@name".
+function roles.master()
+	local nodes = {}	-- the .service of every other node that reported
+
+	cmd.GLAUNCH = function(name, ...) return cmd.LAUNCH("@" .. name, ...) end
+	cmd.GQUERY = function(name, ...) return cmd.QUERY("@" .. name, ...) end
 
 	function cmd.REPORT(addr)
-		others[addr] = true
+		nodes[addr] = true
 	end
 
-	local function merge(into, addr)
-		local suffix = "@" .. skynet.harbor(addr)
-		for name, text in pairs(skynet.call(addr, "lua", "LIST")) do
-			into[name .. suffix] = text
-		end
-	end
-
+	-- every node's list, its keys suffixed "@<harbor id>"; ours unsuffixed
 	function cmd.LIST()
-		local result = {}
-		for addr in pairs(others) do
-			pcall(merge, result, addr)
+		local all = {}
+		for addr in pairs(nodes) do
+			pcall(function()
+				local at = "@" .. skynet.harbor(addr)
+				for key, text in pairs(skynet.call(addr, "lua", "LIST")) do
+					all[key .. at] = text
+				end
+			end)
 		end
-		for name, text in pairs(describe()) do
-			result[name] = text
+		for key, text in pairs(local_list()) do
+			all[key] = text
 		end
-		return result
+		return all
 	end
 end
 
-local function as_slave()
-	local function ask_master(command, name, ...)
+-- Other nodes ask the master and remember its answer under the same "@" key.
+function roles.slave()
+	local function via_master(command, name, ...)
 		local global = "@" .. name
-		local key = global
-		if name == "snaxd" then
-			key = global .. "." .. (...)
-		end
-		return waitfor(key, skynet.call, "SERVICE", "lua", command, global, ...)
+		local key = name == "snaxd" and (global .. "." .. (...)) or global
+		return resolve(key, skynet.call, "SERVICE", "lua", command, global, ...)
 	end
 
-	function cmd.GLAUNCH(...)
-		return ask_master("LAUNCH", ...)
-	end
-
-	function cmd.GQUERY(...)
-		return ask_master("QUERY", ...)
-	end
-
-	function cmd.LIST()
-		return describe()
-	end
+	cmd.GLAUNCH = function(...) return via_master("LAUNCH", ...) end
+	cmd.GQUERY = function(...) return via_master("QUERY", ...) end
+	cmd.LIST = local_list
 
 	skynet.call("SERVICE", "lua", "REPORT", skynet.self())
+end
+
+local function reply(ok, result)
+	if ok then
+		return skynet.retpack(result)
+	end
+	return skynet.retpack(nil, result)
 end
 
 skynet.start(function()
 	skynet.dispatch("lua", function(_, _, command, ...)
 		local f = cmd[command]
-		if f == nil then
-			skynet.ret(skynet.pack(nil, "Invalid command " .. command))
-			return
+		if f then
+			return reply(pcall(f, ...))
 		end
-		local ok, r = pcall(f, ...)
-		if ok then
-			skynet.ret(skynet.pack(r))
-		else
-			skynet.ret(skynet.pack(nil, r))
-		end
+		return skynet.retpack(nil, "Invalid command " .. command)
 	end)
-	local other = skynet.localname ".service"
-	if other then
-		skynet.error(".service is already register by ", skynet.address(other))
-		skynet.exit()
-	else
-		skynet.register(".service")
+	local holder = skynet.localname ".service"
+	if holder then
+		-- one per node
+		skynet.error(".service is already register by ", skynet.address(holder))
+		return skynet.exit()
 	end
-	if skynet.getenv "standalone" then
+	skynet.register(".service")
+	local role = skynet.getenv "standalone" and "master" or "slave"
+	if role == "master" then
 		skynet.register("SERVICE")
-		as_master()
-	else
-		as_slave()
 	end
+	roles[role]()
 end)
