@@ -3,6 +3,8 @@
 # few services (tests/console/console_main.lua); tests/console/client.py sends
 # every console command over TCP (and HTTP through curl), runs debug sessions,
 # and checks each answer.  The node is stopped by its PID.
+# CONSOLE_SERVICE_PATH (a luaservice pattern such as "<dir>/?.lua") is searched
+# first: it runs the suite against another debug_console.lua, e.g. upstream's.
 # Usage: sh tests/console/run.sh
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -27,7 +29,7 @@ cpath = "./cservice/?.so"
 lualoader = "./lualib/loader.lua"
 lua_path = "./lualib/?.lua;./lualib/?/init.lua;tests/console/?.lua"
 lua_cpath = "./luaclib/?.so"
-luaservice = "tests/console/?.lua;./service/?.lua"
+luaservice = "${CONSOLE_SERVICE_PATH:+$CONSOLE_SERVICE_PATH;}tests/console/?.lua;./service/?.lua"
 snax = "tests/console/?.lua"
 logpath = "$out/logs"
 console_port = $port
