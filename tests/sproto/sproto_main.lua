@@ -368,6 +368,12 @@ local function test_services(peer)
 	fails("sprotoloader: an empty slot", "nil sproto at index 5", sprotoloader.load, 5)
 	fails("sprotoloader: slot out of range", "Invalid global slot index 16", sprotoloader.save, parser.parse(cases.schemas[5]), 16)
 	fails("sprotoloader: a missing file", "Can't open sproto file", sprotoloader.register, "tests/sproto/none.sproto", 3)
+	local badfile = "tests/out/sproto/bad.sproto"
+	local f = assert(io.open(badfile, "w"))
+	f:write(".A {\n\ta 0 : integer\n\tb 1 string\n}\n")
+	f:close()
+	fails("sprotoloader: a schema file with a syntax error names the file and line",
+		"syntax error at [" .. badfile .. "] line (3)", sprotoloader.register, badfile, 3)
 
 	-- RPC between the services over "client" messages (a C pointer and size each way)
 	local sp2 = sprotoloader.load(2)
