@@ -22,6 +22,7 @@ int luaopen_skynet_netpack(lua_State *L);
 int luaopen_skynet_cluster_core(lua_State *L);
 int luaopen_sproto_core(lua_State *L);
 int luaopen_bson(lua_State *L);
+int luaopen_skynet_crypt(lua_State *L);
 int sk_seri_unpack(lua_State *L);
 int sk_seri_pack(lua_State *L);
 
@@ -87,6 +88,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv) {
 	preload(L, "skynet.cluster.core", luaopen_skynet_cluster_core);
 	preload(L, "sproto.core", luaopen_sproto_core);
 	preload(L, "bson", luaopen_bson);
+	preload(L, "skynet.crypt", luaopen_skynet_crypt);
 	static const luaL_Reg helpers[] = {
 		{ "socket_message", socket_message },
 		{ "free", free_pointer },

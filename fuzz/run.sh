@@ -20,7 +20,7 @@ lua_lib=target/release/lua/lib/liblua5.5.a
 [ -f "$lua_lib" ] || { echo "fuzz: run make linux first (no $lua_lib)"; echo "fuzz: 0 passed, 1 failed"; exit 1; }
 out=fuzz/out
 mkdir -p "$out"
-modules="luaclib-src/lua-netpack.c luaclib-src/lua-cluster.c luaclib-src/lua-seri.c $(ls luaclib-src/sproto/*.c luaclib-src/bson/*.c)"
+modules="luaclib-src/lua-netpack.c luaclib-src/lua-cluster.c luaclib-src/lua-seri.c luaclib-src/lua-crypt.c $(ls luaclib-src/sproto/*.c luaclib-src/bson/*.c)"
 passed=0
 failed=0
 for t in $targets; do

@@ -22,6 +22,7 @@ local crypt = require "skynet.crypt"
 local internal = require "http.internal"
 local httpd = require "http.httpd"
 local sockethelper = require "http.sockethelper"
+local frame = require "http.wsframe"
 
 local socket_error = sockethelper.socket_error
 
@@ -34,54 +35,15 @@ M.MAX_FRAME_SIZE = DEFAULT_MAX
 -- 1/100 s a client has for its opening handshake before a 408 and the close (nil: no limit)
 M.HANDSHAKE_TIMEOUT = 1000
 
-local OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0, 1, 2, 8, 9, 10
-local opname = { [OP_CONT] = "frame", [OP_TEXT] = "text", [OP_BINARY] = "binary",
-	[OP_CLOSE] = "close", [OP_PING] = "ping", [OP_PONG] = "pong" }
-local opnum = { text = OP_TEXT, binary = OP_BINARY, close = OP_CLOSE, ping = OP_PING,
-	pong = OP_PONG }
+local OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG =
+	frame.OP_TEXT, frame.OP_BINARY, frame.OP_CLOSE, frame.OP_PING, frame.OP_PONG
 
 local conns = {}  -- socket id -> connection state
 
--- A protocol violation: raised inside the reader, turned into a close frame by the caller.
-local Violation = {}
-Violation.__index = Violation
-Violation.__tostring = function(v)
-	return string.format("websocket protocol error %d: %s", v.code, v.reason)
-end
-
-local function violation(code, reason)
-	error(setmetatable({ code = code, reason = reason }, Violation), 0)
-end
-
-local function is_violation(e)
-	return getmetatable(e) == Violation
-end
+local is_violation = frame.is_violation
 
 ---------------------------------------------------------------------------
 -- frames
-
-local function send_frame(ws, op, data, masking_key)
-	data = data or ""
-	local n = #data
-	local b1 = 0x80 | op
-	local maskbit = masking_key and 0x80 or 0
-	local head
-	if n < 126 then
-		head = string.pack("BB", b1, maskbit | n)
-	elseif n < 0x10000 then
-		head = string.pack(">BBI2", b1, maskbit | 126, n)
-	else
-		head = string.pack(">BBI8", b1, maskbit | 127, n)
-	end
-	if masking_key then
-		local key = string.pack(">I4", masking_key)
-		head = head .. key
-		if n > 0 then
-			data = crypt.xor_str(data, key)
-		end
-	end
-	ws.write(head .. data)
-end
 
 local function random_mask()
 	return string.unpack("<I4", crypt.randomkey())
@@ -92,125 +54,11 @@ local function send(ws, op, data, masking_key)
 	if ws.mode == "client" and not masking_key then
 		masking_key = random_mask()
 	end
-	send_frame(ws, op, data, masking_key)
+	ws.write(frame.encode(op, data, masking_key))
 end
 
 -- Reads one frame; returns fin, opcode, payload (unmasked).
-local function read_frame(ws)
-	local read = ws.read
-	local b1, b2 = string.unpack("BB", read(2))
-	local fin = b1 & 0x80 ~= 0
-	if b1 & 0x70 ~= 0 then
-		violation(1002, "reserved bits set without a negotiated extension")
-	end
-	local op = b1 & 0x0f
-	if not opname[op] then
-		violation(1002, "reserved opcode " .. op)
-	end
-	local masked = b2 & 0x80 ~= 0
-	local len = b2 & 0x7f
-	if op >= 8 then
-		if not fin then
-			violation(1002, "fragmented control frame")
-		end
-		if len > 125 then
-			violation(1002, "control frame payload over 125 bytes")
-		end
-	end
-	if ws.mode == "server" and not masked then
-		violation(1002, "unmasked frame from a client")
-	elseif ws.mode == "client" and masked then
-		violation(1002, "masked frame from a server")
-	end
-	if len == 126 then
-		len = string.unpack(">I2", read(2))
-	elseif len == 127 then
-		len = string.unpack(">i8", read(8))
-		if len < 0 then
-			violation(1002, "64-bit payload length with the high bit set")
-		end
-	end
-	local max = ws.max_size
-	if max and len > max then
-		violation(1009, string.format("frame of %d bytes over the limit of %d", len, max))
-	end
-	local key = masked and read(4)
-	local payload = len > 0 and read(len) or ""
-	if key and len > 0 then
-		payload = crypt.xor_str(payload, key)
-	end
-	return fin, op, payload
-end
-
--- Close codes a peer may send (RFC 6455 7.4.1 and the IANA registry).
-local function valid_close_code(code)
-	return (code >= 1000 and code <= 1003) or (code >= 1007 and code <= 1014)
-		or (code >= 3000 and code <= 4999)
-end
-
-local function parse_close(payload)
-	local n = #payload
-	if n == 0 then
-		return nil, ""
-	end
-	if n == 1 then
-		violation(1002, "close frame with a 1-byte payload")
-	end
-	local code = string.unpack(">I2", payload)
-	local reason = payload:sub(3)
-	if not valid_close_code(code) then
-		violation(1002, "invalid close code " .. code)
-	end
-	if not utf8.len(reason) then
-		violation(1007, "close reason is not valid UTF-8")
-	end
-	return code, reason
-end
-
--- Reads until one event: "message", data, "text"|"binary"; "ping"/"pong", payload;
--- "close", code, reason.  Fragments in progress live in ws between calls, so control frames
--- between fragments come out in order.
-local function receive(ws)
-	while true do
-		local fin, op, payload = read_frame(ws)
-		if op == OP_CLOSE then
-			return "close", parse_close(payload)
-		elseif op == OP_PING then
-			return "ping", payload
-		elseif op == OP_PONG then
-			return "pong", payload
-		end
-		local parts = ws.parts
-		if op == OP_CONT then
-			if not parts then
-				violation(1002, "continuation frame with no message to continue")
-			end
-			parts[#parts + 1] = payload
-			ws.partsize = ws.partsize + #payload
-		else
-			if parts then
-				violation(1002, "new data frame while a fragmented message is open")
-			end
-			if not fin then
-				ws.parts, ws.partop, ws.partsize = { payload }, op, #payload
-			end
-		end
-		local max = ws.max_size
-		if ws.parts and max and ws.partsize > max then
-			violation(1009, string.format("message over the limit of %d bytes", max))
-		end
-		if fin then
-			if ws.parts then
-				payload, op = table.concat(ws.parts), ws.partop
-				ws.parts, ws.partop, ws.partsize = nil, nil, nil
-			end
-			if op == OP_TEXT and not utf8.len(payload) then
-				violation(1007, "text message is not valid UTF-8")
-			end
-			return "message", payload, opname[op]
-		end
-	end
-end
+local receive = frame.receive
 
 ---------------------------------------------------------------------------
 -- connection state
