@@ -377,17 +377,30 @@ def t_misc():
 def t_signal():
     addr = services["beta"]
     expect_ok(con, "signal %s 5" % addr)
+    wait_log(re.escape("[%s] recv a signal 5" % addr))
+    expect_error(con, "signal %s notanumber" % addr)
+    expect_ok(con, "ping " + addr)
+
+
+def wait_log(pattern):
+    """The node's log, once pattern (a regex) matches it (bounded)."""
     logfile = os.path.join(OUTDIR, "node.log")
-    want = "[%s] recv a signal 5" % addr
     deadline = time.time() + WAIT
     while True:
         with open(logfile, errors="replace") as f:
-            if want in f.read():
-                break
-        expect(time.time() < deadline, "no %r in the node's log" % want)
-        time.sleep(0.05)  # the core logs it on its own: poll the log, bounded
-    expect_error(con, "signal %s notanumber" % addr)
-    expect_ok(con, "ping " + addr)
+            text = f.read()
+        if re.search(pattern, text, re.M):
+            return text
+        expect(time.time() < deadline, "no %r in the node's log" % pattern)
+        time.sleep(0.05)  # the service prints on its own: poll the log, bounded
+
+
+def t_cmemory_dbg():
+    expect(expect_ok(con, "start cmemory") == ["Exit"], "cmemory does not exit at once")
+    wait_log(r"^Total memory:\t\d+$")
+    wait_log(r"^Total block:\t\d+$")
+    expect(expect_ok(con, "start dbg MEM") == ["Exit"], "dbg does not exit at once")
+    wait_log(r"^%s\t\d+\.\d\d Kb \(snlua console_target alpha\)$" % re.escape(services["alpha"]))
 
 
 def t_netstat():
@@ -671,6 +684,7 @@ for name, fn in [
     ("task, uniqtask, killtask, dbgcmd", t_tasks),
     ("trace, cmem, jmem, profactive, getenv, setenv, service", t_misc),
     ("signal reaches the service", t_signal),
+    ("the cmemory and dbg services print", t_cmemory_dbg),
     ("netstat shows sockets", t_netstat),
     ("an unknown command is an error, console serves on", t_unknown),
     ("CRLF lines", t_crlf),
