@@ -36,6 +36,7 @@ lua_cpath = "$5/?.so"
 luaservice = "$7/?.lua;$4/?.lua"
 gate_port = $2
 gate_maxclient = $((conns + 100))
+gate_backlog = 1024
 CFG
 }
 

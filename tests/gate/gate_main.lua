@@ -18,6 +18,7 @@ skynet.start(function()
 		packet_timeout = num "gate_packet_timeout",
 		maxbytes = num "gate_maxbytes",
 		maxpending = num "gate_maxpending",
+		backlog = num "gate_backlog",
 		nodelay = true,
 	})
 	skynet.error("gate test: listening on", addr, port)
