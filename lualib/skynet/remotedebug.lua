@@ -143,7 +143,14 @@ local function untrace(co)
 	if live then
 		live.traced[co] = nil
 		if live.focus == co then
+			-- another stopped task, if any, takes the console
 			live.focus = nil
+			for other, t in pairs(live.traced) do
+				if t.stopped then
+					live.focus = other
+					break
+				end
+			end
 		end
 	end
 end
