@@ -108,6 +108,31 @@ redis_port2 = \"$redis_port\"
 redis_pass = \"foobared\""
 }
 
+suite_mysql() {
+	command -v mariadbd >/dev/null || { note_fail "mysql: no mariadbd"; return; }
+	m=$tmp/mysql
+	mkdir -p "$m"
+	if ! mariadb-install-db --no-defaults --datadir="$m/data" --auth-root-authentication-method=normal \
+		--skip-test-db > "$m/install.log" 2>&1; then
+		note_fail "mysql: mariadb-install-db failed"; tail -n 20 "$m/install.log"; return
+	fi
+	mysql_port=$(free_port)
+	mariadbd --no-defaults --datadir="$m/data" --socket="$m/sock" --port="$mysql_port" \
+		--bind-address=127.0.0.1 --user="$(id -un)" --pid-file="$m/pid" --log-error="$m/err.log" \
+		--innodb-buffer-pool-size=16M --skip-name-resolve --max-allowed-packet=64M > "$m/out.log" 2>&1 &
+	pids="$pids $!"
+	if ! wait_until 30 mariadb --no-defaults -S "$m/sock" -uroot -e 'select 1'; then
+		note_fail "mysql: mariadbd did not start"; tail -n 20 "$m/err.log"; return
+	fi
+	mariadb --no-defaults -S "$m/sock" -uroot -e "
+		create database skynet;
+		create user 'sktest'@'127.0.0.1' identified via mysql_native_password using password('s3cret');
+		grant all on *.* to 'sktest'@'127.0.0.1';" || { note_fail "mysql: could not create the user"; return; }
+	run_node mysql 90 "mysql_port = \"$mysql_port\"
+mysql_user = \"sktest\"
+mysql_pass = \"s3cret\""
+}
+
 sets=${*:-socketchannel redis mysql}
 for s in $sets; do
 	if command -v "suite_$s" >/dev/null 2>&1 || type "suite_$s" >/dev/null 2>&1; then
