@@ -13,10 +13,13 @@
 --                            (for which cond(session, source, ...) is true)
 --   breakat(line [, file])   break when a message's code reaches that line
 --                            (of a file whose name ends with file)
+--   breakat(fn)              break on entering fn: a function, or the name
+--                            it is called by (such as "combine")
+--   unbreak()                drop every breakpoint
 -- At a "file(line)>" prompt (a message's task stopped there):
 --   s   step: stop at the next line, going into calls
 --   n   next: stop at the next line of this function or its callers
---   c   continue the task
+--   c   continue the task (to the next breakpoint, if any are set)
 --   bt  show where the task is
 --   anything else is Lua run in the stopped function: its locals, upvalues
 --   and varargs are visible (locals written back), _CO is the task.
@@ -102,13 +105,38 @@ local function depth()
 	return n
 end
 
-local function on_line(_, line, can_yield)
+local function breaking()
+	return next(live.breaks) ~= nil or next(live.entries) ~= nil
+end
+
+-- is the function at level 3 (the one the hook reports on) a breakpoint?
+local function entry_break(level)
+	local info = getinfo(level, "fn")
+	return info and (live.entries[info.func] or (info.name and live.entries[info.name]))
+end
+
+local function line_break(src, line)
+	local bp = live.breaks[line]
+	return bp == true or (bp ~= nil and src:sub(-#bp) == bp)
+end
+
+local function on_hook(event, line, can_yield)
 	local co = coroutine.running()
 	local t = live and live.traced[co]
-	if t == nil or not can_yield then
+	if t == nil then
 		return
 	end
-	local info = getinfo(2, "S")
+	if event ~= "line" then
+		-- a call: remember to stop at its first line if it is a breakpoint
+		if t.mode == "break" and entry_break(3) then
+			t.entering = getinfo(2, "f").func
+		end
+		return
+	end
+	if not can_yield then
+		return
+	end
+	local info = getinfo(2, "Sf")
 	local src = info.short_src
 	if src == HERE or src == SKYNET_SRC or info.what ~= "Lua" then
 		return	-- never stop inside the framework or the debugger
@@ -118,8 +146,9 @@ local function on_line(_, line, can_yield)
 		return	-- inside a call made from the line we stepped over
 	end
 	if t.mode == "break" then
-		local bp = live.breaks[line]
-		if bp == nil or not (bp == true or src:sub(-#bp) == bp) then
+		local entered = t.entering == info.func
+		t.entering = nil
+		if not entered and not line_break(src, line) then
 			return
 		end
 	end
@@ -135,7 +164,7 @@ end
 
 local function trace(co, mode)
 	live.traced[co] = { mode = mode, depth = 0 }
-	sethook(co, on_line, "l")
+	sethook(co, on_hook, "cl")
 end
 
 local function untrace(co)
@@ -220,7 +249,7 @@ local function watch(name, cond)
 		if cond == nil or cond(...) then
 			p.dispatch = original
 			live.watches[p] = nil
-			if next(live.breaks) then
+			if breaking() then
 				arm_breaks()	-- the line breakpoints cover this protocol again
 			end
 			return run_traced("step", original, ...)
@@ -238,7 +267,7 @@ function arm_breaks()
 			local original = p.dispatch
 			local session = live
 			wrap(p, original, function(...)
-				if live ~= session or next(live.breaks) == nil then
+				if live ~= session or not breaking() then
 					return original(...)
 				end
 				return run_traced("break", original, ...)
@@ -247,14 +276,31 @@ function arm_breaks()
 	end
 end
 
-local function breakat(line, file)
+local function breakat(where, file)
 	if live == nil then
 		return "Not in debug mode"
 	end
-	line = assert(math.tointeger(line), "breakat(line [, file])")
-	live.breaks[line] = file or true
+	local line = math.tointeger(tonumber(where))
+	if line then
+		live.breaks[line] = file or true
+		arm_breaks()
+		return string.format("break at line %d%s", line, file and (" of " .. file) or "")
+	end
+	local kind = type(where)
+	assert(kind == "function" or kind == "string", "breakat(line [, file]) or breakat(function)")
+	live.entries[where] = true
 	arm_breaks()
-	return string.format("break at line %d%s", line, file and (" of " .. file) or "")
+	if kind == "string" then
+		return "break at calls of " .. where
+	end
+	local info = getinfo(where, "S")
+	return string.format("break at function %s:%d", info.short_src, info.linedefined)
+end
+
+local function unbreak()
+	if live then
+		live.breaks, live.entries = {}, {}
+	end
 end
 
 ---------------------------------------------------------------------------
@@ -271,7 +317,7 @@ local function show_results(results)
 end
 
 local function evaluate(text, co)
-	local env = { print = say, watch = watch, breakat = breakat, _CO = co }
+	local env = { print = say, watch = watch, breakat = breakat, unbreak = unbreak, _CO = co }
 	local code = "return " .. text
 	if load(code, "=(debug)") == nil then
 		code = text
@@ -301,6 +347,10 @@ function stepping.n(co)
 end
 
 function stepping.c(co)
+	if breaking() then
+		live.traced[co].mode = "break"
+		return release(co)
+	end
 	untrace(co)
 	local ok, err = pcall(function()
 		return live.settle(co, live.resume(co))
@@ -409,6 +459,7 @@ function M.start(export, fd, channel)
 		traced = {},	-- task -> { mode, depth, where, stopped }
 		watches = {},	-- protocol class -> { original = its dispatch, wrapper = ours }
 		breaks = {},	-- line -> true or a file name ending
+		entries = {},	-- function, or the name it is called by -> true
 	}
 	debug.setupvalue(dispatch, slot, function(...)
 		poll()

@@ -580,6 +580,42 @@ def t_debug_breakat():
     expect_ok(con, "call .ctarget 'add', 1, 2")
 
 
+def t_debug_break_function():
+    # a breakpoint on a function (by name, and by value), then c runs on to the
+    # next breakpoint in the same task
+    addr = services["alpha"]
+    l_total, l_adds = line_of("local total = a + b"), line_of("adds = adds + 1")
+    d = Console()
+    d.send("debug " + addr)
+    d.read_until(prompt_re(addr))
+    d.send('breakat("combine")')
+    got = d.read_until(prompt_re(addr))
+    expect("break at calls of combine" in got, "breakat by name %r" % got)
+    d.send("breakat(%d)" % l_adds)
+    d.read_until(prompt_re(addr))
+    caller = Caller("call .ctarget 'add', 3, 4")
+    d.read_until(at_line(l_total))
+    d.send("a, b")
+    got = d.read_until(at_line(l_total))
+    expect(got.startswith("3\t4\n"), "arguments at the function breakpoint %r" % got)
+    d.send("c")
+    d.read_until(at_line(l_adds))
+    d.send("result")
+    got = d.read_until(at_line(l_adds))
+    expect(got.startswith("7\n"), "a local at the next breakpoint %r" % got)
+    d.send("unbreak()")
+    d.read_until(at_line(l_adds))
+    d.send("c")
+    d.read_until(prompt_re(addr))
+    ok, lines = caller.wait()
+    expect(ok and lines[0] == "1\t7", "call after the breakpoints %r" % (lines,))
+    # no breakpoint left: a call runs through
+    expect(expect_ok(con, "call .ctarget 'add', 1, 1")[0] == "1\t2", "call after unbreak")
+    d.send("cont")
+    d.read_until(b"<CMD OK>\n")
+    d.close()
+
+
 def t_debug_peer_leaves():
     # the console peer goes away while a task is stopped: the service leaves
     # debug mode, the task goes on, the service keeps serving
@@ -694,6 +730,7 @@ for name, fn in [
     ("HTTP GET and POST", t_http),
     ("debug: watch, step, print locals, continue, detach", t_debug_session),
     ("debug: breakat a line", t_debug_breakat),
+    ("debug: breakat a function, c to the next breakpoint", t_debug_break_function),
     ("debug: the console peer leaves while stopped", t_debug_peer_leaves),
     ("debug: next over a call to another service", t_debug_step_over_call),
     ("debug: the debugged service dies", t_debug_target_dies),
