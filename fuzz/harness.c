@@ -97,6 +97,10 @@ LLVMFuzzerInitialize(int *argc, char ***argv) {
 		{ NULL, NULL },
 	};
 	luaL_newlib(L, helpers);
+#ifdef FUZZ_ROOT
+	lua_pushstring(L, FUZZ_ROOT);	/* the repository, for a target's test data */
+	lua_setfield(L, -2, "root");
+#endif
 	lua_setglobal(L, "fuzz");
 	if (luaL_dofile(L, FUZZ_SCRIPT) != LUA_OK || !lua_isfunction(L, -1)) {
 		fprintf(stderr, "fuzz: %s: %s\n", FUZZ_SCRIPT, lua_tostring(L, -1));

@@ -13,7 +13,9 @@ limit="-max_total_time=${FUZZ_SECONDS:-60}"
 case "${1:-}" in
 -runs=*|-max_total_time=*) limit=$1; shift ;;
 esac
-targets=${*:-$(ls fuzz/targets/*.lua | sed 's|.*/||; s|\.lua$||')}
+# A target is a Lua script over the common harness (fuzz/targets/<name>.lua) or a C harness
+# of its own (fuzz/<name>/*.c, built with fuzz/stubs.c).
+targets=${*:-$(ls fuzz/targets/*.lua fuzz/*/*.c 2>/dev/null | sed 's|^fuzz/targets/||; s|^fuzz/||; s|/.*||; s|\.lua$||' | sort -u)}
 command -v clang >/dev/null 2>&1 || { echo "fuzz: clang is missing"; echo "fuzz: 0 passed, 1 failed"; exit 1; }
 lua_inc=target/release/lua/include
 lua_lib=target/release/lua/lib/liblua5.5.a
@@ -25,10 +27,15 @@ passed=0
 failed=0
 for t in $targets; do
 	bin="$out/$t"
-	if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-		-Iinclude -I"$lua_inc" -Iluaclib-src -Iluaclib-src/sproto \
-		-DFUZZ_SCRIPT="\"$(pwd)/fuzz/targets/$t.lua\"" -DFUZZ_LUALIB="\"$(pwd)/lualib\"" \
-		-o "$bin" fuzz/harness.c fuzz/stubs.c $modules "$lua_lib" -lm 2> "$out/$t.build"; then
+	san="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Iinclude"
+	if [ -f "fuzz/targets/$t.lua" ]; then
+		clang $san -I"$lua_inc" -Iluaclib-src -Iluaclib-src/sproto \
+			-DFUZZ_SCRIPT="\"$(pwd)/fuzz/targets/$t.lua\"" -DFUZZ_LUALIB="\"$(pwd)/lualib\"" -DFUZZ_ROOT="\"$(pwd)\"" \
+			-o "$bin" fuzz/harness.c fuzz/stubs.c $modules "$lua_lib" -lm 2> "$out/$t.build"
+	else
+		clang $san -o "$bin" fuzz/$t/*.c fuzz/stubs.c 2> "$out/$t.build"
+	fi
+	if [ $? -ne 0 ]; then
 		echo "FAIL $t (build)"; cat "$out/$t.build"; failed=$((failed + 1)); continue
 	fi
 	corpus="$out/corpus/$t"
@@ -40,7 +47,7 @@ for t in $targets; do
 	# -rss_limit_mb: a parser that lets a peer's claimed size drive an allocation fails here.
 	if "$bin" $limit -rss_limit_mb=1024 -malloc_limit_mb=256 -timeout=10 -print_final_stats=1 \
 		-artifact_prefix="$out/$t-" "$corpus" $replay > "$out/$t.log" 2>&1; then
-		runs=$(grep -E '^stat::number_of_executed_units' "$out/$t.log" | awk '{print $2}')
+		runs=$(grep -aE '^stat::number_of_executed_units' "$out/$t.log" | awk '{print $2}')
 		echo "ok   $t (${runs:-?} executions)"; passed=$((passed + 1))
 	else
 		echo "FAIL $t"; grep -E 'ERROR|SUMMARY|fuzz:|Test unit written' "$out/$t.log" | head -8; failed=$((failed + 1))

@@ -2,8 +2,8 @@
 # The sproto suite: tests/sproto/sproto_main.lua runs as the start service of a node (with
 # sproto_peer.lua beside it) and checks our sproto against bytes recorded from upstream's
 # (tests/sproto/vectors.lua, made by gen_vectors.lua). Every "ok" line is a passed check,
-# every "TEST FAIL" line a failed one. With SPROTO_FUZZ_SECONDS=<s> and clang installed, the
-# libFuzzer target (tests/sproto/fuzz/run.sh) runs that long too, as one more check.
+# every "TEST FAIL" line a failed one. Decoding is fuzzed by fuzz/targets/sproto.lua
+# (sh fuzz/run.sh sproto; a short pass runs in make test).
 # Usage: sh tests/sproto/run.sh
 cd "$(dirname "$0")/../.." || exit 1
 out=tests/out/sproto
@@ -33,16 +33,6 @@ if ! grep -aq '^SPROTO DONE' "$log"; then
 elif [ $rc -ne 0 ]; then
 	echo "FAIL the node exited $rc"
 	failed=$((failed + 1))
-fi
-if [ -n "${SPROTO_FUZZ_SECONDS:-}" ]; then
-	if timeout $((SPROTO_FUZZ_SECONDS + 120)) sh tests/sproto/fuzz/run.sh "$SPROTO_FUZZ_SECONDS" \
-		> "$out/fuzz.log" 2>&1; then
-		echo "ok   fuzz ($(grep -a '^Done' "$out/fuzz.log"))"
-		passed=$((passed + 1))
-	else
-		echo "FAIL fuzz (see $out/fuzz.log)"; tail -n 20 "$out/fuzz.log"
-		failed=$((failed + 1))
-	fi
 fi
 echo "sproto: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
