@@ -7,7 +7,13 @@
 -- text followed by "<CMD Error>".  A table result prints one "key<TAB>value"
 -- line per key, sorted; a table value prints as "k:v<TAB>k:v...".
 -- A connection whose first line is "GET /cmd/arg..." (or a POST whose body is a
--- command line) runs that one command and is closed: the HTTP form.
+-- command line) runs that one command and is closed: the HTTP form (the answer
+-- is the bare text, as upstream's: curl needs --http0.9).
+--
+-- Beyond upstream's console: a bare "exit" ends the connection; a line over
+-- LINE_LIMIT bytes answers an error; %XX escapes in a GET path are decoded;
+-- "debug" reports at once when the session ends by itself (the debugged
+-- service died), and the next line is a console command again.
 
 local skynet = require "skynet"
 local core = require "skynet.core"
