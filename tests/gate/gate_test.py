@@ -482,7 +482,12 @@ TESTS = [
 def main():
     names = sys.argv[1:] or [n for n, _ in TESTS]
     passed = failed = 0
-    node = Node("main", packet_timeout=1, maxbytes=1024 * 1024, maxpending=1024)
+    try:
+        node = Node("main", packet_timeout=1, maxbytes=1024 * 1024, maxpending=1024)
+    except Exception as e:  # noqa: BLE001
+        print("FAIL start: %s" % e)
+        print("gate: 0 passed, 1 failed")
+        sys.exit(1)
     try:
         for name, fn in TESTS:
             if name not in names:
