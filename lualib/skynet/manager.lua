@@ -5,20 +5,11 @@
 local skynet = require "skynet"
 local core = require "skynet.core"
 
--- ":0000000a" or 10 -> 10; a name -> nil
-local function as_handle(name)
-	local kind = type(name)
-	if kind == "number" then
-		return name
-	elseif kind == "string" then
-		local hex = name:match "^:(%x+)"
-		if hex then
-			return tonumber(hex, 16)
-		end
-	end
-end
+---------------------------------------------------------------------------
+-- starting and stopping services
 
--- Start a service directly through the core: skynet.launch("snlua", "name", ...)
+-- Starts a service directly through the core: skynet.launch("snlua", "name", ...).
+-- The core answers ":<hex handle>", or nothing when the launch failed.
 function skynet.launch(...)
 	local reply = core.command("LAUNCH", table.concat({ ... }, " "))
 	if reply then
@@ -26,89 +17,110 @@ function skynet.launch(...)
 	end
 end
 
+-- 10 or ":0000000a" -> 10; anything else (a name) -> nil
+local function as_handle(name)
+	if type(name) == "number" then
+		return name
+	end
+	local hex = type(name) == "string" and name:match "^:(%x+)"
+	return hex and tonumber(hex, 16) or nil
+end
+
+-- Kills a service by handle or name.  A handle is first taken off the
+-- launcher's list (a newservice still waiting on it fails).
 function skynet.kill(name)
 	local handle = as_handle(name)
-	if handle then
-		skynet.send(".launcher", "lua", "REMOVE", handle, true)
-		name = skynet.address(handle)
+	if handle == nil then
+		core.command("KILL", name)
+		return
 	end
-	core.command("KILL", name)
+	skynet.send(".launcher", "lua", "REMOVE", handle, true)
+	core.command("KILL", skynet.address(handle))
 end
 
 function skynet.abort()
 	core.command("ABORT")
 end
 
--- Names starting with '.' are local to the node; other names are global and
--- go through the harbor.  Returns true when the name was handled as global.
-local function register_global(name, handle)
+---------------------------------------------------------------------------
+-- names
+--
+-- A name starting with '.' belongs to this node.  Any other name is global:
+-- the harbor keeps it (in 16 bytes, so shorter than that, and never a number).
+
+local function is_local(name)
 	local first = name:sub(1, 1)
 	assert(first ~= ":")
-	if first == "." then
-		return false
-	end
-	assert(#name < 16)	-- the harbor keeps global names in 16 bytes
-	assert(tonumber(name) == nil)	-- a global name can't be a number
+	return first == "."
+end
+
+local function name_globally(name, handle)
+	assert(#name < 16)
+	assert(tonumber(name) == nil)
 	require("skynet.harbor").globalname(name, handle)
-	return true
 end
 
 function skynet.register(name)
-	if not register_global(name) then
+	if is_local(name) then
 		core.command("REG", name)
+	else
+		name_globally(name)
 	end
 end
 
 function skynet.name(name, handle)
-	if not register_global(name, handle) then
+	if is_local(name) then
 		core.command("NAME", name .. " " .. skynet.address(handle))
+	else
+		name_globally(name, handle)
 	end
 end
 
+---------------------------------------------------------------------------
+-- other ways to start: skynet.start with a callback of one's own
+
 local dispatch_message = skynet.dispatch_message
 
--- Like skynet.start, but messages of type t are handled as type map[t].  The
--- host is told not to free messages: remapped ones belong to their new
--- protocol, the rest are freed here after dispatch.
-function skynet.forward_type(map, start)
-	core.callback(function(ptype, msg, sz, ...)
-		local target = map[ptype]
-		if target then
-			dispatch_message(target, msg, sz, ...)
-		else
-			local ok, err = pcall(dispatch_message, ptype, msg, sz, ...)
-			core.trash(msg, sz)
-			if not ok then
-				error(err, 0)
-			end
-		end
-	end, true)
+-- the start function runs once the service body is done, as skynet.start's
+local function start_soon(start)
 	skynet.timeout(0, function()
 		skynet.init_service(start)
 	end)
 end
 
--- Like skynet.start, but every message first goes through f, which returns
--- the (possibly changed) dispatch arguments.
+-- Messages of type t are handled as type map[t].  The host is told not to
+-- free messages (the `true`): a remapped one belongs to its new protocol, any
+-- other is freed here once dispatched.
+function skynet.forward_type(map, start)
+	core.callback(function(ptype, msg, sz, ...)
+		local as = map[ptype]
+		if as then
+			dispatch_message(as, msg, sz, ...)
+			return
+		end
+		local ok, err = pcall(dispatch_message, ptype, msg, sz, ...)
+		core.trash(msg, sz)
+		if not ok then error(err) end
+	end, true)
+	start_soon(start)
+end
+
+-- Every message goes through f first, which returns the dispatch arguments
+-- (the same or changed).
 function skynet.filter(f, start)
 	core.callback(function(...)
 		dispatch_message(f(...))
 	end)
-	skynet.timeout(0, function()
-		skynet.init_service(start)
-	end)
+	start_soon(start)
 end
 
--- Make the unique service `service` (global unique) the node's exit monitor.
+-- Makes the global unique service `service` the node's exit monitor: started
+-- now, or (query) one that another node starts.
 function skynet.monitor(service, query)
-	local addr
-	if query then
-		addr = skynet.queryservice(true, service)
-	else
-		addr = skynet.uniqueservice(true, service)
-	end
+	local find = query and skynet.queryservice or skynet.uniqueservice
+	local addr = find(true, service)
 	assert(addr, "Monitor launch failed")
-	core.command("MONITOR", string.format(":%08x", addr))
+	core.command("MONITOR", skynet.address(addr))
 	return addr
 end
 
