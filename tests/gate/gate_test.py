@@ -165,10 +165,19 @@ class Healthy(threading.Thread):
 
 # ---------------------------------------------------------------------- tests
 
-def t_echo_500(node):
+def t_echo_500(_node):
     """500 concurrent clients, each 20 packets of random sizes (0 to 65535 bytes) written in
     random pieces (frames split across writes, several frames in one write): every reply is
-    byte-exact and in order."""
+    byte-exact and in order. On a node with the gate's default limits (the clients write
+    everything before they read: up to 1.3 MB of replies each wait for them)."""
+    node = Node("echo")
+    try:
+        echo_500_on(node)
+    finally:
+        node.stop()
+
+
+def echo_500_on(node):
     rng = random.Random(11)
     plans = []
     for _ in range(500):
