@@ -49,7 +49,8 @@ port_open() {
 # service of a node and counts its checks.
 run_node() {
 	name=$1 limit=$2 extra=$3
-	cfg="$out/$name.config"
+	# written in this run's own directory (another run may be going on), copied to $out after
+	cfg="$tmp/$name.config"
 	{
 		echo "thread = 2"
 		echo "harbor = 0"
@@ -62,9 +63,10 @@ run_node() {
 		echo "luaservice = \"./tests/db/?.lua;./service/?.lua\""
 		printf '%s\n' "$extra"
 	} > "$cfg"
-	log="$out/$name.log"
+	log="$tmp/$name.log"
 	timeout "$limit" ./skynet "$cfg" > "$log" 2>&1
 	rc=$?
+	cp "$cfg" "$log" "$out/" 2>/dev/null
 	ok=$(grep -c '] ok ' "$log")
 	bad=$(grep -c '] not ok ' "$log")
 	grep -E '\] (not )?ok ' "$log" | sed 's/^[^]]*\] //'
