@@ -1,6 +1,8 @@
 -- The gate tests' watchdog: one echo_agent per connection, as examples/watchdog.lua does
--- with its sproto agents. It logs every socket event it is told.
+-- with its sproto agents. It logs every socket event it is told. With gate_accept set, it
+-- takes the packets itself ("accept") and echoes them.
 local skynet = require "skynet"
+local driver = require "skynet.socketdriver"
 
 local gate
 local agents = {}	-- fd -> agent
@@ -16,8 +18,14 @@ local function drop(fd)
 	skynet.send(a, "lua", "disconnect")
 end
 
+-- with gate_accept in the config, no agents: the gate sends packets here ("accept")
+local accept_mode = skynet.getenv "gate_accept" ~= nil
+
 local on_socket = {
 	open = function(fd)
+		if accept_mode then
+			return skynet.call(gate, "lua", "accept", fd)
+		end
 		local a = skynet.newservice("echo_agent")
 		agents[fd] = a
 		skynet.call(a, "lua", "start", { gate = gate, client = fd, watchdog = skynet.self() })
@@ -35,6 +43,7 @@ local on_socket = {
 	end,
 	data = function(fd, msg)
 		skynet.error("watchdog: data from unforwarded fd", fd, #msg)
+		driver.send(fd, string.pack(">s2", msg))
 	end,
 }
 

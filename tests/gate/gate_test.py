@@ -402,6 +402,7 @@ def t_never_reads(node):
         m = node.wait_log(r"gateserver: fd \d+ closed: \d+ KiB of replies unread \(maxpending", 30)
         stop.set()
         assert m, "client that never reads was not closed"
+        assert node.wait_log(r"watchdog: socket warning \d+ \d+", 5), "the watchdog was not warned"
         assert closed_by_server(s, 10), "connection still open"
         held['writer'].join(10)
     bad_client_test(node, "never-reading client", start, check)
@@ -451,6 +452,20 @@ def t_example(_node):
         node.stop()
 
 
+def t_accept(_node):
+    """A connection the watchdog "accept"s (no agent) has its packets sent to the watchdog
+    as "socket" "data" messages."""
+    node = Node("accept", accept=1)
+    try:
+        s = connect(node.port)
+        echo_once(s, b"to the watchdog")
+        assert node.wait_log(r"watchdog: data from unforwarded fd \d+ 15", 5), "no data line"
+        s.close()
+        assert node.wait_log(r"watchdog: socket close \d+", 5), "no close line"
+    finally:
+        node.stop()
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -494,6 +509,7 @@ TESTS = [
     ("half_header", t_half_header),
     ("flood", t_flood),
     ("never_reads", t_never_reads),
+    ("accept", t_accept),
     ("example", t_example),
     ("login", t_login),
 ]
