@@ -85,5 +85,5 @@ soak: linux
 	python3 tests/soak/soak.py ./skynet $(or $(SOAK_SECONDS),600) $(or $(SOAK_CLIENTS),1000)
 
 clean:
-	rm -rf skynet libskynet.so cservice luaclib tests/out
+	rm -rf skynet libskynet.so cservice luaclib 3rd tests/out
 	$(CARGO) clean
