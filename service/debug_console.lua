@@ -602,17 +602,28 @@ local function unescape(s)
 	return (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
 end
 
--- read the header lines; returns the content length
+-- Read the header lines, all of them up to the blank line when there are not
+-- too many (so the request is consumed before the answer).  Returns the
+-- content length and whether the headers were fine.
+local HEADER_LINES = 128
 local function http_headers(conn)
-	local length = 0
-	for _ = 1, 128 do
+	local length, count, fine = 0, 0, true
+	while count < 8 * HEADER_LINES do
 		local text = conn:line()
-		if not text or text == "" then
-			return length, text ~= nil
+		if text == nil then
+			return length, false
 		end
-		local key, value = text:match "^([^:]+):%s*(.-)%s*$"
-		if key and key:lower() == "content-length" then
-			length = tonumber(value) or 0
+		if text == "" then
+			return length, fine and count <= HEADER_LINES
+		end
+		count = count + 1
+		if text == false then
+			fine = false	-- over-long
+		else
+			local key, value = text:match "^([^:]+):%s*(.-)%s*$"
+			if key and key:lower() == "content-length" then
+				length = tonumber(value) or 0
+			end
 		end
 	end
 	return length, false

@@ -470,8 +470,9 @@ def t_http():
     expect("1\t9" in lines and "<CMD OK>" in lines, "POST call %r" % lines)
     lines = curl(base + "/nosuch")
     expect("<CMD Error>" in lines, "GET /nosuch %r" % lines)
-    # a request line without a path, then headers that never end
-    for raw in (b"GET \r\n\r\n", b"GET /list HTTP/1.0\r\n" + b"X: y\r\n" * 200):
+    # a request line without a path; too many header lines; an over-long one
+    for raw in (b"GET \r\n\r\n", b"GET /list HTTP/1.0\r\n" + b"X: y\r\n" * 200 + b"\r\n",
+                b"GET /list HTTP/1.0\r\nX: " + b"y" * 70000 + b"\r\n\r\n"):
         c = Console()
         c.send(raw, end=b"")
         got = c.read_until(Console.END)
