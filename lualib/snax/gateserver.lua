@@ -94,7 +94,11 @@ function gateserver.start(handler)
 			end
 			handler.message(fd, msg, sz)
 		else
-			skynet.error(string.format("Drop message from fd (%d) : %s", fd, netpack.tostring(msg, sz)))
+			local text = netpack.tostring(msg, sz)
+			if #text > 32 then	-- a packet may be 64 KiB of anything: the log gets its start
+				text = string.format("%q...(%d bytes)", text:sub(1, 32), #text)
+			end
+			skynet.error(string.format("Drop message from fd (%d) : %s", fd, text))
 		end
 	end
 
