@@ -5,44 +5,43 @@
 #ifndef _MEM_INFO_H_
 #define _MEM_INFO_H_
 
-#include <stdalign.h>
 #include <stddef.h>
+#include <stdalign.h>
 
 #include "atomic.h"
 
 #define CACHE_LINE_SIZE 64
 
-typedef struct {
-    size_t alloc;
-    size_t alloc_count;
-    size_t free;
-    size_t free_count;
-} MemInfo;
-
-typedef struct {
-    /* updated by allocating threads */
-    alignas(CACHE_LINE_SIZE) ATOM_SIZET alloc;
-    ATOM_SIZET alloc_count;
-    /* updated by freeing threads, possibly different ones */
-    alignas(CACHE_LINE_SIZE) ATOM_SIZET free;
-    ATOM_SIZET free_count;
-} AtomicMemInfo;
-
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-void meminfo_init(MemInfo *info);
-void atomic_meminfo_init(AtomicMemInfo *info);
+/* Bytes and blocks allocated and freed, for one thread. */
+typedef struct {
+    size_t alloc, alloc_count;
+    size_t free, free_count;
+} MemInfo;
 
-void meminfo_alloc(MemInfo *info, size_t size);
-void atomic_meminfo_alloc(AtomicMemInfo *info, size_t size);
-
-void meminfo_free(MemInfo *info, size_t size);
-void atomic_meminfo_free(AtomicMemInfo *info, size_t size);
-
-/* Add the counters of src into dest. */
+void meminfo_init(MemInfo *);
+void meminfo_alloc(MemInfo *, size_t size);
+void meminfo_free(MemInfo *, size_t size);
+/* Adds the counters of src into dest. */
 void meminfo_merge(MemInfo *dest, const MemInfo *src);
+
+/*
+ * The same counters shared by threads.  Blocks are often freed by another
+ * thread than the one that allocated them, so each side has its own cache line.
+ */
+typedef struct {
+    alignas(CACHE_LINE_SIZE) ATOM_SIZET alloc;
+    ATOM_SIZET alloc_count;
+    alignas(CACHE_LINE_SIZE) ATOM_SIZET free;
+    ATOM_SIZET free_count;
+} AtomicMemInfo;
+
+void atomic_meminfo_init(AtomicMemInfo *);
+void atomic_meminfo_alloc(AtomicMemInfo *, size_t size);
+void atomic_meminfo_free(AtomicMemInfo *, size_t size);
 void atomic_meminfo_merge(MemInfo *dest, const AtomicMemInfo *src);
 
 #ifdef __cplusplus

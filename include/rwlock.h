@@ -5,12 +5,24 @@
 #ifndef SKYNET_RWLOCK_H
 #define SKYNET_RWLOCK_H
 
-#ifndef USE_PTHREAD_LOCK
+#ifdef USE_PTHREAD_LOCK
+
+#include <pthread.h>
+
+struct rwlock { pthread_rwlock_t lock; };
+
+static inline void rwlock_init(struct rwlock *l)    { pthread_rwlock_init(&l->lock, NULL); }
+static inline void rwlock_rlock(struct rwlock *l)   { pthread_rwlock_rdlock(&l->lock); }
+static inline void rwlock_wlock(struct rwlock *l)   { pthread_rwlock_wrlock(&l->lock); }
+static inline void rwlock_runlock(struct rwlock *l) { pthread_rwlock_unlock(&l->lock); }
+static inline void rwlock_wunlock(struct rwlock *l) { pthread_rwlock_unlock(&l->lock); }
+
+#else /* spinning */
 
 #include "atomic.h"
 
 /*
- * `write` is 1 while a writer owns the lock or is waiting for readers to
+ * `write` is 1 while a writer owns the lock or waits for the readers to
  * leave; `read` counts the readers inside (or about to enter).  A writer
  * claims `write` first, which stops new readers, then waits for `read`
  * to fall to zero.  All accesses are sequentially consistent.
@@ -20,75 +32,38 @@ struct rwlock {
     ATOM_INT read;
 };
 
+static inline void rwlock_init(struct rwlock *l) { ATOM_INIT(&l->write, 0); ATOM_INIT(&l->read, 0); }
+
+/* Spins while a writer holds or wants the lock. */
 static inline void
-rwlock_init(struct rwlock *lock) {
-    ATOM_INIT(&lock->write, 0);
-    ATOM_INIT(&lock->read, 0);
+rwlock_wait_writer_(struct rwlock *l) {
+    while (ATOM_LOAD(&l->write) != 0)
+        atomic_pause_();
 }
 
 static inline void
-rwlock_rlock(struct rwlock *lock) {
-    for (;;) {
-        while (ATOM_LOAD(&lock->write) != 0)
-            atomic_pause_();
-        ATOM_FINC(&lock->read);
-        if (ATOM_LOAD(&lock->write) == 0)
-            return;
-        /* A writer got in between: withdraw and wait again. */
-        ATOM_FDEC(&lock->read);
+rwlock_rlock(struct rwlock *l) {
+    /* Count ourselves in, then look again: a writer that came first wins,
+     * and we step back until it is done. */
+    rwlock_wait_writer_(l);
+    ATOM_FINC(&l->read);
+    while (ATOM_LOAD(&l->write) != 0) {
+        ATOM_FDEC(&l->read);
+        rwlock_wait_writer_(l);
+        ATOM_FINC(&l->read);
     }
 }
 
 static inline void
-rwlock_runlock(struct rwlock *lock) {
-    ATOM_FDEC(&lock->read);
-}
-
-static inline void
-rwlock_wlock(struct rwlock *lock) {
-    while (!ATOM_CAS(&lock->write, 0, 1))
+rwlock_wlock(struct rwlock *l) {
+    while (!ATOM_CAS(&l->write, 0, 1))
         atomic_pause_();
-    while (ATOM_LOAD(&lock->read) != 0)
+    while (ATOM_LOAD(&l->read) != 0)
         atomic_pause_();
 }
 
-static inline void
-rwlock_wunlock(struct rwlock *lock) {
-    ATOM_STORE(&lock->write, 0);
-}
-
-#else /* USE_PTHREAD_LOCK */
-
-#include <pthread.h>
-
-struct rwlock {
-    pthread_rwlock_t lock;
-};
-
-static inline void
-rwlock_init(struct rwlock *lock) {
-    pthread_rwlock_init(&lock->lock, NULL);
-}
-
-static inline void
-rwlock_rlock(struct rwlock *lock) {
-    pthread_rwlock_rdlock(&lock->lock);
-}
-
-static inline void
-rwlock_runlock(struct rwlock *lock) {
-    pthread_rwlock_unlock(&lock->lock);
-}
-
-static inline void
-rwlock_wlock(struct rwlock *lock) {
-    pthread_rwlock_wrlock(&lock->lock);
-}
-
-static inline void
-rwlock_wunlock(struct rwlock *lock) {
-    pthread_rwlock_unlock(&lock->lock);
-}
+static inline void rwlock_runlock(struct rwlock *l) { ATOM_FDEC(&l->read); }
+static inline void rwlock_wunlock(struct rwlock *l) { ATOM_STORE(&l->write, 0); }
 
 #endif /* USE_PTHREAD_LOCK */
 

@@ -10,24 +10,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Protocol ids, carried as the `type` of every message. */
-#define PTYPE_TEXT              0
-#define PTYPE_RESPONSE          1
-#define PTYPE_MULTICAST         2
-#define PTYPE_CLIENT            3
-#define PTYPE_SYSTEM            4
-#define PTYPE_HARBOR            5
-#define PTYPE_SOCKET            6
-#define PTYPE_ERROR             7
-/* Ids claimed by the Lua side of the framework. */
-#define PTYPE_RESERVED_QUEUE    8
-#define PTYPE_RESERVED_DEBUG    9
-#define PTYPE_RESERVED_LUA      10
-#define PTYPE_RESERVED_SNAX     11
+/*
+ * Protocol ids, carried as the `type` of every message.  0-7 are the core's;
+ * 8-11 are claimed by the Lua side of the framework (mqueue, debug, lua, snax).
+ */
+enum {
+    PTYPE_TEXT = 0,     PTYPE_RESPONSE = 1,       PTYPE_MULTICAST = 2,   PTYPE_CLIENT = 3,
+    PTYPE_SYSTEM = 4,   PTYPE_HARBOR = 5,         PTYPE_SOCKET = 6,      PTYPE_ERROR = 7,
+    PTYPE_RESERVED_QUEUE = 8, PTYPE_RESERVED_DEBUG = 9, PTYPE_RESERVED_LUA = 10,
+    PTYPE_RESERVED_SNAX = 11,
+};
 
-/* Flags that may be or'ed into the type passed to skynet_send*. */
-#define PTYPE_TAG_DONTCOPY      0x10000   /* hand over msg instead of copying it */
-#define PTYPE_TAG_ALLOCSESSION  0x20000   /* let the core pick a fresh session */
+/*
+ * Flags or'ed into the type given to skynet_send and skynet_sendname:
+ * DONTCOPY hands msg over instead of copying it, ALLOCSESSION lets the core
+ * pick a fresh session (returned by the call).
+ */
+#define PTYPE_TAG_DONTCOPY      0x10000
+#define PTYPE_TAG_ALLOCSESSION  0x20000
 
 #ifdef __cplusplus
 extern "C" {
@@ -36,25 +36,25 @@ extern "C" {
 struct skynet_context;
 
 /* Message handler of a service; a nonzero return keeps msg alive. */
-typedef int (*skynet_cb)(struct skynet_context *context, void *ud,
-                         int type, int session, uint32_t source,
-                         const void *msg, size_t sz);
+typedef int (*skynet_cb)(struct skynet_context *, void *ud, int type, int session,
+                         uint32_t source, const void *msg, size_t sz);
+void skynet_callback(struct skynet_context *, void *ud, skynet_cb cb);
 
-void         skynet_error(struct skynet_context *context, const char *msg, ...);
-const char  *skynet_command(struct skynet_context *context, const char *cmd, const char *parm);
-uint32_t     skynet_queryname(struct skynet_context *context, const char *name);
-
-int skynet_send(struct skynet_context *context, uint32_t source, uint32_t destination,
+/* Sending: to a handle, or to a name (":hex" or ".local" or a global one). */
+int skynet_send(struct skynet_context *, uint32_t source, uint32_t destination,
                 int type, int session, void *msg, size_t sz);
-int skynet_sendname(struct skynet_context *context, uint32_t source, const char *destination,
+int skynet_sendname(struct skynet_context *, uint32_t source, const char *destination,
                     int type, int session, void *msg, size_t sz);
 
-int  skynet_isremote(struct skynet_context *, uint32_t handle, int *harbor);
+/* Text commands of the core (LAUNCH, REG, TIMEOUT, ...) and name lookup. */
+const char *skynet_command(struct skynet_context *, const char *cmd, const char *parm);
+uint32_t skynet_queryname(struct skynet_context *, const char *name);
+int skynet_isremote(struct skynet_context *, uint32_t handle, int *harbor);
 
-void skynet_callback(struct skynet_context *context, void *ud, skynet_cb cb);
-
-uint32_t skynet_current_handle(void);
+/* The log (printf style), the clock (centiseconds since start), the running service. */
+void skynet_error(struct skynet_context *, const char *msg, ...);
 uint64_t skynet_now(void);
+uint32_t skynet_current_handle(void);
 
 /* Debug aid: print the calling service's memory usage on stderr. */
 void skynet_debug_memory(const char *info);

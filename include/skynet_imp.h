@@ -9,23 +9,16 @@
 
 #include "skynet_malloc.h"
 
+/* The node's configuration, as read from the config file at startup. */
 struct skynet_config {
-    int         thread;
-    int         harbor;
-    int         profile;
-    const char *daemon;
-    const char *module_path;
-    const char *bootstrap;
-    const char *logger;
-    const char *logservice;
+    int         thread, harbor, profile;
+    const char *daemon, *module_path, *bootstrap, *logger, *logservice;
 };
 
 /* Role of a thread, as passed to skynet_initthread. */
-#define THREAD_WORKER   0
-#define THREAD_MAIN     1
-#define THREAD_SOCKET   2
-#define THREAD_TIMER    3
-#define THREAD_MONITOR  4
+enum {
+    THREAD_WORKER = 0, THREAD_MAIN = 1, THREAD_SOCKET = 2, THREAD_TIMER = 3, THREAD_MONITOR = 4,
+};
 
 #ifdef __cplusplus
 extern "C" {

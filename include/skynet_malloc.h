@@ -8,18 +8,10 @@
 
 #include <stddef.h>
 
-#define skynet_malloc           malloc
-#define skynet_calloc           calloc
-#define skynet_realloc          realloc
-#define skynet_free             free
-#define skynet_memalign         memalign
-#define skynet_aligned_alloc    aligned_alloc
-#define skynet_posix_memalign   posix_memalign
-
 #ifdef __cplusplus
 /*
  * C++ rejects redeclaring the libc allocator without its exception
- * specification, so take the system declarations instead.
+ * specification: there the system declarations stand for ours.
  */
 #include <stdlib.h>
 #if defined(__has_include)
@@ -28,12 +20,25 @@
 #endif
 #endif
 extern "C" {
-#else
-/* Through the aliases these are the prototypes of the libc functions. */
+#endif
+
+/* Each skynet_ name is an alias of the libc function: first the plain ones, */
+#define skynet_malloc   malloc
+#define skynet_calloc   calloc
+#define skynet_realloc  realloc
+#define skynet_free     free
+#ifndef __cplusplus
 void *skynet_malloc(size_t sz);
 void *skynet_calloc(size_t nmemb, size_t size);
 void *skynet_realloc(void *ptr, size_t size);
 void  skynet_free(void *ptr);
+#endif
+
+/* then those that return aligned blocks. */
+#define skynet_memalign        memalign
+#define skynet_aligned_alloc   aligned_alloc
+#define skynet_posix_memalign  posix_memalign
+#ifndef __cplusplus
 void *skynet_memalign(size_t alignment, size_t size);
 void *skynet_aligned_alloc(size_t alignment, size_t size);
 int   skynet_posix_memalign(void **memptr, size_t alignment, size_t size);

@@ -5,8 +5,29 @@
 #ifndef SKYNET_MODULE_H
 #define SKYNET_MODULE_H
 
-struct skynet_context;
+#ifdef __cplusplus
+extern "C" {
+#endif
 
+struct skynet_context;
+struct skynet_module;
+
+/* Finds (loading it on first use) the module `name` on the cpath. */
+struct skynet_module *skynet_module_query(const char *name);
+void skynet_module_init(const char *path);
+
+/* Calls of a module's entry points, for one instance of it. */
+void *skynet_module_instance_create(struct skynet_module *);
+int   skynet_module_instance_init(struct skynet_module *, void *inst,
+                                  struct skynet_context *ctx, const char *parm);
+void  skynet_module_instance_release(struct skynet_module *, void *inst);
+void  skynet_module_instance_signal(struct skynet_module *, void *inst, int signal);
+
+#ifdef __cplusplus
+}
+#endif
+
+/* The entry points, each found as <name>_create, <name>_init, ... */
 typedef void *(*skynet_dl_create)(void);
 typedef int   (*skynet_dl_init)(void *inst, struct skynet_context *, const char *parm);
 typedef void  (*skynet_dl_release)(void *inst);
@@ -20,22 +41,5 @@ struct skynet_module {
     skynet_dl_release  release;
     skynet_dl_signal   signal;
 };
-
-#ifdef __cplusplus
-extern "C" {
-#endif
-
-struct skynet_module *skynet_module_query(const char *name);
-void *skynet_module_instance_create(struct skynet_module *);
-int   skynet_module_instance_init(struct skynet_module *, void *inst,
-                                  struct skynet_context *ctx, const char *parm);
-void  skynet_module_instance_release(struct skynet_module *, void *inst);
-void  skynet_module_instance_signal(struct skynet_module *, void *inst, int signal);
-
-void  skynet_module_init(const char *path);
-
-#ifdef __cplusplus
-}
-#endif
 
 #endif /* SKYNET_MODULE_H */

@@ -8,19 +8,21 @@
 #include "socket_info.h"
 #include "socket_buffer.h"
 
-/* Values of skynet_socket_message.type. */
-#define SKYNET_SOCKET_TYPE_DATA     1
-#define SKYNET_SOCKET_TYPE_CONNECT  2
-#define SKYNET_SOCKET_TYPE_CLOSE    3
-#define SKYNET_SOCKET_TYPE_ACCEPT   4
-#define SKYNET_SOCKET_TYPE_ERROR    5
-#define SKYNET_SOCKET_TYPE_UDP      6
-#define SKYNET_SOCKET_TYPE_WARNING  7
+/*
+ * What a PTYPE_SOCKET message carries: a struct skynet_socket_message, whose
+ * type is one of these.  buffer is the received data (DATA, UDP: the
+ * receiver frees it), a text (CONNECT, ERROR, ACCEPT's peer address), or NULL.
+ * ud is the size of the data, the new socket's id (ACCEPT) or the queued
+ * kilobytes (WARNING).
+ */
+enum {
+    SKYNET_SOCKET_TYPE_DATA = 1,   SKYNET_SOCKET_TYPE_CONNECT = 2, SKYNET_SOCKET_TYPE_CLOSE = 3,
+    SKYNET_SOCKET_TYPE_ACCEPT = 4, SKYNET_SOCKET_TYPE_ERROR = 5,   SKYNET_SOCKET_TYPE_UDP = 6,
+    SKYNET_SOCKET_TYPE_WARNING = 7,
+};
 
 struct skynet_socket_message {
-    int   type;
-    int   id;
-    int   ud;
+    int   type, id, ud;
     char *buffer;
 };
 
@@ -30,31 +32,36 @@ extern "C" {
 
 struct skynet_context;
 
+/* The socket thread's life (the core calls these). */
 void skynet_socket_init(void);
-void skynet_socket_exit(void);
-void skynet_socket_free(void);
 int  skynet_socket_poll(void);
 void skynet_socket_updatetime(void);
+void skynet_socket_exit(void);
+void skynet_socket_free(void);
 
-int  skynet_socket_sendbuffer(struct skynet_context *ctx, struct socket_sendbuffer *buffer);
-int  skynet_socket_sendbuffer_lowpriority(struct skynet_context *ctx, struct socket_sendbuffer *buffer);
-int  skynet_socket_listen(struct skynet_context *ctx, const char *host, int port, int backlog);
-int  skynet_socket_connect(struct skynet_context *ctx, const char *host, int port);
-int  skynet_socket_bind(struct skynet_context *ctx, int fd);
-void skynet_socket_close(struct skynet_context *ctx, int id);
-void skynet_socket_shutdown(struct skynet_context *ctx, int id);
-void skynet_socket_start(struct skynet_context *ctx, int id);
-void skynet_socket_pause(struct skynet_context *ctx, int id);
-void skynet_socket_nodelay(struct skynet_context *ctx, int id);
+/* TCP; each returns or takes a socket id, messages go to the calling service. */
+int  skynet_socket_listen(struct skynet_context *, const char *host, int port, int backlog);
+int  skynet_socket_connect(struct skynet_context *, const char *host, int port);
+int  skynet_socket_bind(struct skynet_context *, int fd);
+void skynet_socket_start(struct skynet_context *, int id);
+void skynet_socket_pause(struct skynet_context *, int id);
+void skynet_socket_nodelay(struct skynet_context *, int id);
+void skynet_socket_shutdown(struct skynet_context *, int id);
+void skynet_socket_close(struct skynet_context *, int id);
+int  skynet_socket_sendbuffer(struct skynet_context *, struct socket_sendbuffer *buffer);
+int  skynet_socket_sendbuffer_lowpriority(struct skynet_context *, struct socket_sendbuffer *buffer);
 
-int  skynet_socket_udp(struct skynet_context *ctx, const char *addr, int port);
-int  skynet_socket_udp_connect(struct skynet_context *ctx, int id, const char *addr, int port);
-int  skynet_socket_udp_dial(struct skynet_context *ctx, const char *addr, int port);
-int  skynet_socket_udp_listen(struct skynet_context *ctx, const char *addr, int port);
-int  skynet_socket_udp_sendbuffer(struct skynet_context *ctx, const char *address,
+/* UDP */
+int  skynet_socket_udp(struct skynet_context *, const char *addr, int port);
+int  skynet_socket_udp_dial(struct skynet_context *, const char *addr, int port);
+int  skynet_socket_udp_listen(struct skynet_context *, const char *addr, int port);
+int  skynet_socket_udp_connect(struct skynet_context *, int id, const char *addr, int port);
+int  skynet_socket_udp_sendbuffer(struct skynet_context *, const char *address,
                                   struct socket_sendbuffer *buffer);
+/* The sender's address of a UDP message, *addrsz bytes. */
 const char *skynet_socket_udp_address(struct skynet_socket_message *, int *addrsz);
 
+/* Statistics of every socket, a list to free with socket_info_release. */
 struct socket_info *skynet_socket_info(void);
 
 /* An extension of ours (upstream keeps it inside its socket server and never sets it, so its

@@ -7,25 +7,20 @@
 #include <stdint.h>
 
 /* Values of socket_info.type. */
-#define SOCKET_INFO_UNKNOWN  0
-#define SOCKET_INFO_LISTEN   1
-#define SOCKET_INFO_TCP      2
-#define SOCKET_INFO_UDP      3
-#define SOCKET_INFO_BIND     4
-#define SOCKET_INFO_CLOSING  5
+enum {
+    SOCKET_INFO_UNKNOWN = 0, SOCKET_INFO_LISTEN = 1, SOCKET_INFO_TCP = 2,
+    SOCKET_INFO_UDP = 3,     SOCKET_INFO_BIND = 4,   SOCKET_INFO_CLOSING = 5,
+};
 
+/* One socket's figures; the byte counts and times are since it opened. */
 struct socket_info {
-    int                 id;
-    int                 type;
-    uint64_t            opaque;     /* owning service handle */
-    uint64_t            read;       /* bytes received */
-    uint64_t            write;      /* bytes sent */
-    uint64_t            rtime;      /* tick of the last read */
-    uint64_t            wtime;      /* tick of the last write */
-    int64_t             wbuffer;    /* bytes still queued for writing */
-    uint8_t             reading;
-    uint8_t             writing;
-    char                name[128];  /* peer or local address text */
+    int                 id, type;
+    uint64_t            opaque;         /* owning service handle */
+    uint64_t            read, write;    /* bytes received, sent */
+    uint64_t            rtime, wtime;   /* ticks of the last read, write */
+    int64_t             wbuffer;        /* bytes still queued for writing */
+    uint8_t             reading, writing;
+    char                name[128];      /* peer or local address text */
     struct socket_info *next;
 };
 

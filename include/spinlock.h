@@ -68,38 +68,17 @@ spinlock_destroy(struct spinlock *lock) {
     (void)lock;
 }
 
-#else /* USE_PTHREAD_LOCK */
+#else /* USE_PTHREAD_LOCK: a mutex does it */
 
 #include <pthread.h>
 
-struct spinlock {
-    pthread_mutex_t lock;
-};
+struct spinlock { pthread_mutex_t lock; };
 
-static inline void
-spinlock_init(struct spinlock *lock) {
-    pthread_mutex_init(&lock->lock, NULL);
-}
-
-static inline int
-spinlock_trylock(struct spinlock *lock) {
-    return pthread_mutex_trylock(&lock->lock) == 0;
-}
-
-static inline void
-spinlock_lock(struct spinlock *lock) {
-    pthread_mutex_lock(&lock->lock);
-}
-
-static inline void
-spinlock_unlock(struct spinlock *lock) {
-    pthread_mutex_unlock(&lock->lock);
-}
-
-static inline void
-spinlock_destroy(struct spinlock *lock) {
-    pthread_mutex_destroy(&lock->lock);
-}
+static inline void spinlock_init(struct spinlock *l)    { pthread_mutex_init(&l->lock, NULL); }
+static inline int  spinlock_trylock(struct spinlock *l) { return pthread_mutex_trylock(&l->lock) == 0; }
+static inline void spinlock_lock(struct spinlock *l)    { pthread_mutex_lock(&l->lock); }
+static inline void spinlock_unlock(struct spinlock *l)  { pthread_mutex_unlock(&l->lock); }
+static inline void spinlock_destroy(struct spinlock *l) { pthread_mutex_destroy(&l->lock); }
 
 #endif /* USE_PTHREAD_LOCK */
 
