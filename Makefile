@@ -36,10 +36,13 @@ core:
 $(LUA_LIB): core
 
 # The executable links the one Lua of the process and exports it for C modules (-Wl,-E).
+# Linked aside and renamed over the old one only when it changed: a node running the old
+# executable keeps it, and one starting meanwhile never sees a half-written file.
 skynet: src/main.c core
-	$(CC) $(CFLAGS) -o $@ src/main.c -L. -lskynet \
+	$(CC) $(CFLAGS) -o $@.new src/main.c -L. -lskynet \
 		-Wl,--whole-archive $(LUA_LIB) -Wl,--no-whole-archive \
 		-Wl,-E -Wl,-rpath,'$$ORIGIN' -lm -ldl -lpthread
+	if cmp -s $@.new $@; then rm -f $@.new; else mv -f $@.new $@; fi
 
 # A plain Lua interpreter on the same Lua, for command-line clients (examples/client.lua),
 # where upstream's tree has one.
