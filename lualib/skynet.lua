@@ -294,6 +294,23 @@ local function adopt_trace(co, p, source)
 	end
 end
 
+-- Runs a request's handler on its unpacked arguments. A message that cannot be unpacked
+-- (malformed, or too large for this service's memory limit) is answered with an error at
+-- once, so its caller does not wait, and the failure is logged as the dispatch's error.
+local function begin_request(handler, p, session, source, unpacked, ...)
+	if not unpacked then
+		trace_next[source] = nil
+		if session ~= 0 then
+			csend(source, PTYPE_ERROR, session, "")
+		end
+		error(..., 0)
+	end
+	local co = new_task(handler)
+	serving[co], requester[co] = session, source
+	adopt_trace(co, p, source)
+	return run(co, session, source, ...)
+end
+
 local function route(ptype, msg, sz, session, source)
 	if ptype == PTYPE_RESPONSE then
 		local co = waiting[session]
@@ -336,10 +353,7 @@ local function route(ptype, msg, sz, session, source)
 		return
 	end
 
-	local co = new_task(handler)
-	serving[co], requester[co] = session, source
-	adopt_trace(co, p, source)
-	return run(co, session, source, p.unpack(msg, sz))
+	return begin_request(handler, p, session, source, pcall(p.unpack, msg, sz))
 end
 
 function skynet.dispatch_message(...)

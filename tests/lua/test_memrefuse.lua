@@ -1,0 +1,15 @@
+-- A request the callee cannot take (its arguments do not fit the callee's memory limit)
+-- fails in the caller instead of leaving it waiting, and the callee keeps serving.
+local skynet = require "skynet"
+require "skynet.manager"
+local t = require "check"
+local check = t.check
+
+skynet.start(function()
+	local small = skynet.newservice("lt_hog", 4 * 1024 * 1024)
+	local ok, err = pcall(skynet.call, small, "lua", "grow", string.rep("x", 8 * 1024 * 1024))
+	check(not ok, "a request over the callee's memory limit fails in the caller", err)
+	check(skynet.call(small, "lua", "ping") == "pong", "the callee still serves")
+	t.finish("test_memrefuse")
+	skynet.abort()
+end)
