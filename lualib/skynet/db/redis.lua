@@ -23,36 +23,62 @@ local redis = {}
 ---------------------------------------------------------------------------------------------
 -- encoding: every request is an array of bulk strings
 
--- Appends the bulk string of v to out (a list of string pieces).
+-- A request is built as a list of strings; every FOLD pieces are joined into one, so that a
+-- command with a million arguments does not hold a list of millions of small strings.
+local FOLD = 1024
+
+local function new_out()
+	return { parts = {}, open = 0 }	-- open: pieces at the end not yet joined
+end
+
+local function push(out, piece)
+	local parts = out.parts
+	parts[#parts + 1] = piece
+	local open = out.open + 1
+	if open >= FOLD then
+		local first = #parts - open + 1
+		parts[first] = tconcat(parts, "", first)
+		for i = #parts, first + 1, -1 do
+			parts[i] = nil
+		end
+		open = 0
+	end
+	out.open = open
+end
+
+-- Appends the bulk string of v (the index-th argument) to out.
 local function put_bulk(out, v, index)
 	if v == nil then
 		error(string.format("redis: argument #%d is nil", index), 4)
 	end
 	local s = tostring(v)
-	out[#out + 1] = "$" .. #s .. "\r\n"
-	out[#out + 1] = s
-	out[#out + 1] = "\r\n"
+	if #s <= 64 then
+		push(out, "$" .. #s .. "\r\n" .. s .. "\r\n")
+	else
+		push(out, "$" .. #s .. "\r\n")
+		push(out, s)
+		push(out, "\r\n")
+	end
 end
 
--- One command: name followed by n arguments taken from args[1..n].
+-- One command: name followed by n arguments taken from args[1..n]; returns out's pieces.
 local function encode(name, args, n, out)
-	out = out or {}
-	out[#out + 1] = "*" .. (n + 1) .. "\r\n"
+	out = out or new_out()
+	push(out, "*" .. (n + 1) .. "\r\n")
 	put_bulk(out, name, 0)
 	for i = 1, n do
 		put_bulk(out, args[i], i)
 	end
-	return out
+	return out.parts
 end
 
 -- One command given as a list { name, arg1, arg2, ... } (a pipeline entry).
 local function encode_list(list, out)
 	local n = list.n or #list
-	out[#out + 1] = "*" .. n .. "\r\n"
+	push(out, "*" .. n .. "\r\n")
 	for i = 1, n do
 		put_bulk(out, list[i], i - 1)
 	end
-	return out
 end
 
 ---------------------------------------------------------------------------------------------
@@ -162,10 +188,11 @@ end
 -- the last reply is returned (raised if it is an error).
 function command:pipeline(ops, resp)
 	assert(ops and #ops > 0, "pipeline is null")
-	local out = {}
+	local out = new_out()
 	for _, op in ipairs(ops) do
 		encode_list(op, out)
 	end
+	out = out.parts
 	local count = #ops
 	local reader
 	if resp then
