@@ -53,7 +53,9 @@ local function say(...)
 	for i = 1, n do
 		parts[i] = tostring((select(i, ...)))
 	end
-	driver.send(live.fd, concat(parts, "\t") .. "\n")
+	-- each value then a tab, the last one too: upstream's debugger prints so
+	parts[n + 1] = "\n"
+	driver.send(live.fd, concat(parts, "\t"))
 end
 
 local function prompt()
@@ -308,9 +310,7 @@ end
 
 local function show_results(results)
 	if results[1] then
-		if results.n > 1 then
-			say(unpack(results, 2, results.n))
-		end
+		say(unpack(results, 2, results.n))	-- a statement prints an empty line
 	else
 		say(results[2])
 	end
