@@ -1,5 +1,6 @@
 -- The gate tests' agent: sends every packet of its client back as it came, except the
--- packet "quit", which has the watchdog kick the client.
+-- packet "quit", which has the watchdog kick the client, and "stop listening", which has
+-- it close the gate's listener (answered "stopped").
 local skynet = require "skynet"
 local driver = require "skynet.socketdriver"
 
@@ -10,6 +11,9 @@ local function on_packet(session, _, text)
 	assert(session == fd)
 	if text == "quit" then
 		skynet.call(watchdog, "lua", "close", fd)
+	elseif text == "stop listening" then
+		skynet.call(watchdog, "lua", "stop")
+		driver.send(fd, string.pack(">s2", "stopped"))
 	else
 		driver.send(fd, string.pack(">s2", text))
 	end

@@ -55,6 +55,11 @@ local commands = {
 		skynet.error("watchdog: kick", fd)
 		drop(fd)
 	end,
+	-- the gate stops listening; its connections go on
+	stop = function()
+		skynet.call(gate, "lua", "close")
+		skynet.error("watchdog: gate closed")
+	end,
 }
 
 skynet.start(function()

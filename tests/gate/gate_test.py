@@ -466,6 +466,29 @@ def t_accept(_node):
         node.stop()
 
 
+def t_close(_node):
+    """The gate's "close" stops listening: new clients are refused, a connected one goes on."""
+    node = Node("close")
+    try:
+        s = connect(node.port)
+        s.sendall(frame(b"stop listening"))
+        assert recv_frame(s) == b"stopped"
+        assert node.wait_log(r"watchdog: gate closed", 5)
+        refused = False
+        deadline = time.monotonic() + 5
+        while not refused and time.monotonic() < deadline:
+            try:
+                connect(node.port).close()
+                time.sleep(0.05)
+            except ConnectionRefusedError:
+                refused = True
+        assert refused, "the gate still accepts after close"
+        echo_once(s, b"still served")
+        s.close()
+    finally:
+        node.stop()
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -510,6 +533,7 @@ TESTS = [
     ("flood", t_flood),
     ("never_reads", t_never_reads),
     ("accept", t_accept),
+    ("close", t_close),
     ("example", t_example),
     ("login", t_login),
 ]
