@@ -42,8 +42,41 @@ harbor_test() {
 	stop_node h1
 }
 
+cluster_test() {
+	pa=$(free_port)
+	addr="addr_a = \"127.0.0.1:$pa\""
+	write_config "$out/ca.config" cnode_a "harbor = 0" "$addr"
+	write_config "$out/cb.config" cnode_b "harbor = 0" "$addr"
+	start_node ca "$out/ca.config"
+	expect ca "\[cluster-test a\] open" "cluster: node a listens"
+	expect ca "second register of echo: false" "cluster: a name registered twice is refused"
+	expect ca "cluster name echo is registered already" "cluster: ... with a log line"
+	python3 tests/cluster/garbage.py "$pa" > "$out/garbage.out" 2>&1
+	if grep -q "^closed" "$out/garbage.out" && ! grep -qv "^closed" "$out/garbage.out"; then
+		ok "cluster: garbage, truncated and oversize packets: each connection closed ($(wc -l < "$out/garbage.out") cases)"
+	else
+		sed 's/^/    /' "$out/garbage.out"; bad "cluster: garbage packets close their connection"
+	fi
+	n=$(grep -c "cluster agent: connection fd .* closed" "$out/ca.log")
+	[ "$n" -ge 5 ] && ok "cluster: a log line per closed bad connection ($n)" || bad "cluster: a log line per closed bad connection ($n)"
+	start_node cb "$out/cb.config"
+	expect cb "hang call started" "cluster: node b called node a" 30
+	expect ca "hang received" "cluster: the hanging call reached node a"
+	kill_node ca
+	expect cb "ok the caller waiting on a killed node got an error" "cluster: a caller waiting on a killed node gets an error" 20
+	start_node ca "$out/ca.config"
+	expect cb "TEST DONE" "cluster: node b finished after node a restarted" 30
+	expect_no cb "TEST FAIL" "cluster: node b checks (calls, query, 1 MB both ways, pushes, proxy, reload, restart)"
+	grep -E " ok | TEST FAIL " "$out/cb.log" | sed 's/^/    /'
+	stop_node cb
+	stop_node ca
+}
+
 case $only in
 ""|harbor) harbor_test ;;
+esac
+case $only in
+""|cluster) cluster_test ;;
 esac
 
 echo "cluster: $passed passed, $failed failed"
