@@ -169,15 +169,9 @@ pack_request(lua_State *L, int push) {
 	return 2;
 }
 
-static int
-lpackrequest(lua_State *L) {
-	return pack_request(L, 0);
-}
-
-static int
-lpackpush(lua_State *L) {
-	return pack_request(L, 1);
-}
+/* packrequest(addr, session, msg, sz) wants an answer; packpush sends one way */
+static int lpackrequest(lua_State *L) { return pack_request(L, 0); }
+static int lpackpush(lua_State *L) { return pack_request(L, 1); }
 
 static int
 lpacktrace(lua_State *L) {
@@ -405,34 +399,40 @@ lunpackresponse(lua_State *L) {
 static int
 lappend(lua_State *L) {
 	luaL_checktype(L, 1, LUA_TTABLE);
-	lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
-	if (lua_isnil(L, 2)) {
-		lua_settop(L, 3);
-		lua_seti(L, 1, n + 1);
-		return 0;
+	lua_Integer slot = (lua_Integer)lua_rawlen(L, 1) + 1;
+	if (!lua_isnil(L, 2)) {
+		void *p = lua_touserdata(L, 2);
+		if (p == NULL)
+			return luaL_error(L, "Need lightuserdata");
+		lua_Integer sz = luaL_checkinteger(L, 3);
+		if (sz < 0)
+			return luaL_error(L, "Invalid size %d", (int)sz);
+		lua_pushlstring(L, (const char *)p, (size_t)sz);
+		skynet_free(p);
+	} else {
+		lua_settop(L, 3);	/* the value itself goes in */
 	}
-	void *p = lua_touserdata(L, 2);
-	if (p == NULL)
-		return luaL_error(L, "Need lightuserdata");
-	lua_Integer sz = luaL_checkinteger(L, 3);
-	if (sz < 0)
-		return luaL_error(L, "Invalid size %d", (int)sz);
-	lua_pushlstring(L, (const char *)p, (size_t)sz);
-	skynet_free(p);
-	lua_seti(L, 1, n + 1);
+	lua_seti(L, 1, slot);
 	return 0;
+}
+
+/* t[1] of the table t at index 1 when it is a number; -1 otherwise */
+static lua_Integer
+declared_size(lua_State *L) {
+	lua_Integer total = -1;
+	if (lua_istable(L, 1)) {
+		if (lua_geti(L, 1, 1) == LUA_TNUMBER)
+			total = lua_tointeger(L, -1);
+		lua_pop(L, 1);
+	}
+	return total;
 }
 
 /* concat({ size, str1, str2, ... }) -> block, size (nothing on mismatch). The parts are
  * measured before anything is allocated: the size comes from the peer. */
 static int
 lconcat(lua_State *L) {
-	if (!lua_istable(L, 1))
-		return 0;
-	if (lua_geti(L, 1, 1) != LUA_TNUMBER)
-		return 0;
-	lua_Integer total = lua_tointeger(L, -1);
-	lua_pop(L, 1);
+	lua_Integer total = declared_size(L);
 	if (total < 0 || total > INT32_MAX)
 		return 0;
 	lua_Integer parts = 0;
@@ -465,14 +465,14 @@ lconcat(lua_State *L) {
 	return 2;
 }
 
+/* isname(s): true when s names a service by its global "@name"; nothing otherwise */
 static int
 lisname(lua_State *L) {
 	const char *s = lua_tostring(L, 1);
-	if (s && s[0] == '@') {
+	int global = s != NULL && s[0] == '@';
+	if (global)
 		lua_pushboolean(L, 1);
-		return 1;
-	}
-	return 0;
+	return global;
 }
 
 /* a name for this process: host name (blanks replaced) followed by pid */
@@ -498,16 +498,14 @@ LUAMOD_API int
 luaopen_skynet_cluster_core(lua_State *L) {
 	luaL_checkversion(L);
 	static const luaL_Reg funcs[] = {
-		{ "packrequest", lpackrequest },
-		{ "packpush", lpackpush },
-		{ "packtrace", lpacktrace },
+		/* requests: caller side, then the receiving side */
+		{ "packrequest", lpackrequest }, { "packpush", lpackpush }, { "packtrace", lpacktrace },
 		{ "unpackrequest", lunpackrequest },
-		{ "packresponse", lpackresponse },
-		{ "unpackresponse", lunpackresponse },
-		{ "append", lappend },
-		{ "concat", lconcat },
-		{ "isname", lisname },
-		{ "nodename", lnodename },
+		/* responses */
+		{ "packresponse", lpackresponse }, { "unpackresponse", lunpackresponse },
+		/* reassembly of large messages sent in parts */
+		{ "append", lappend }, { "concat", lconcat },
+		{ "isname", lisname }, { "nodename", lnodename },
 		{ NULL, NULL },
 	};
 	luaL_newlib(L, funcs);
