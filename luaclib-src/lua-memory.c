@@ -12,23 +12,16 @@
 
 #include "malloc_hook.h"
 
+/* The counters are size_t; Lua gets them as integers. */
 static int
-mem_total(lua_State *L) {
-	lua_pushinteger(L, (lua_Integer)malloc_used_memory());
+push_size(lua_State *L, size_t v) {
+	lua_pushinteger(L, (lua_Integer)v);
 	return 1;
 }
 
-static int
-mem_block(lua_State *L) {
-	lua_pushinteger(L, (lua_Integer)malloc_memory_block());
-	return 1;
-}
-
-static int
-mem_current(lua_State *L) {
-	lua_pushinteger(L, (lua_Integer)malloc_current_memory());
-	return 1;
-}
+static int mem_total(lua_State *L) { return push_size(L, malloc_used_memory()); }
+static int mem_block(lua_State *L) { return push_size(L, malloc_memory_block()); }
+static int mem_current(lua_State *L) { return push_size(L, malloc_current_memory()); }
 
 static int
 mem_dumpinfo(lua_State *L) {
@@ -65,13 +58,13 @@ mem_jestat(lua_State *L) {
 	return 1;
 }
 
+/* mallctl(name): the jemalloc value `name`, read only */
 static int
 mem_mallctl(lua_State *L) {
-	const char *name = luaL_checkstring(L, 1);
-	lua_pushinteger(L, (lua_Integer)mallctl_int64(name, NULL));
-	return 1;
+	return push_size(L, mallctl_int64(luaL_checkstring(L, 1), NULL));
 }
 
+/* dumpheap(): a heap profile file, when jemalloc profiles */
 static int
 mem_dumpheap(lua_State *L) {
 	(void)L;
@@ -96,16 +89,12 @@ LUAMOD_API int
 luaopen_skynet_memory(lua_State *L) {
 	luaL_checkversion(L);
 	static const luaL_Reg funcs[] = {
-		{ "total", mem_total },
-		{ "block", mem_block },
-		{ "dumpinfo", mem_dumpinfo },
-		{ "jestat", mem_jestat },
-		{ "mallctl", mem_mallctl },
-		{ "dump", mem_dump },
-		{ "info", dump_mem_lua },
-		{ "current", mem_current },
-		{ "dumpheap", mem_dumpheap },
-		{ "profactive", mem_profactive },
+		/* counters */
+		{ "total", mem_total }, { "block", mem_block }, { "current", mem_current },
+		{ "info", dump_mem_lua }, { "jestat", mem_jestat }, { "mallctl", mem_mallctl },
+		/* printouts and profiling */
+		{ "dump", mem_dump }, { "dumpinfo", mem_dumpinfo },
+		{ "dumpheap", mem_dumpheap }, { "profactive", mem_profactive },
 		{ NULL, NULL },
 	};
 	luaL_newlib(L, funcs);

@@ -476,14 +476,10 @@ unpack_table(lua_State *L, struct inbuf *in, int arg, int level) {
 
 static void
 unpack_tagged(lua_State *L, struct inbuf *in, uint8_t tag, int level) {
-	int arg = tag >> 3;
+	int arg = tag >> 3;	/* the high 5 bits: a value or a size class */
 	switch (tag & 7) {
-	case K_NIL:
-		lua_pushnil(L);
-		break;
-	case K_BOOL:
-		lua_pushboolean(L, arg);
-		break;
+	case K_NIL: lua_pushnil(L); break;
+	case K_BOOL: lua_pushboolean(L, arg); break;
 	case K_NUM:
 		if (arg == N_REAL) {
 			double d;

@@ -288,16 +288,14 @@ do_send(lua_State *L, uint32_t source, int at) {
 	} else {
 		session = skynet_send(ctx, source, dest, type, session, msg, len);
 	}
-	if (session < 0) {
-		if (session == -2) {
-			/* the message was too large */
-			lua_pushboolean(L, 0);
-			return 1;
-		}
-		/* no such destination */
+	/* the session; false when the message was too large (-2); nothing when
+	 * there is no such destination */
+	if (session >= 0)
+		lua_pushinteger(L, session);
+	else if (session == -2)
+		lua_pushboolean(L, 0);
+	else
 		return 0;
-	}
-	lua_pushinteger(L, session);
 	return 1;
 }
 
@@ -352,12 +350,10 @@ ltostring(lua_State *L) {
 
 static int
 lharbor(lua_State *L) {
-	struct skynet_context *ctx = owner(L);
-	uint32_t handle = (uint32_t)luaL_checkinteger(L, 1);
 	int harbor = 0;
-	int remote = skynet_isremote(ctx, handle, &harbor);
-	lua_pushinteger(L, harbor);
-	lua_pushboolean(L, remote);
+	int remote = skynet_isremote(owner(L), (uint32_t)luaL_checkinteger(L, 1), &harbor);
+	lua_pushinteger(L, harbor);	/* the harbor id of the handle, */
+	lua_pushboolean(L, remote);	/* and whether it is another node's */
 	return 2;
 }
 
