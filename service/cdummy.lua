@@ -9,19 +9,11 @@ local names = {}		-- global name -> handle
 local name_waiters = {}	-- global name -> response closures waiting for it
 local harbor_service
 
-skynet.register_protocol {
-	name = "harbor",
-	id = skynet.PTYPE_HARBOR,
-	pack = function(...) return ... end,
-	unpack = skynet.tostring,
-}
-
-skynet.register_protocol {
-	name = "text",
-	id = skynet.PTYPE_TEXT,
-	pack = function(...) return ... end,
-	unpack = skynet.tostring,
-}
+-- "harbor" (commands to the C service) and "text" (its notices) carry plain strings
+local function as_is(...) return ... end
+for name, id in pairs { harbor = skynet.PTYPE_HARBOR, text = skynet.PTYPE_TEXT } do
+	skynet.register_protocol { name = name, id = id, pack = as_is, unpack = skynet.tostring }
+end
 
 local cmd = {}
 
@@ -41,22 +33,17 @@ function cmd.REGISTER(name, handle)
 	end
 end
 
+-- a local ".name" or a known global name answers at once; others wait for REGISTER
 function cmd.QUERYNAME(name)
-	if name:byte() == 46 then	-- '.': a local name
-		skynet.ret(skynet.pack(skynet.localname(name)))
-		return
+	if name:sub(1, 1) == "." then
+		return skynet.retpack(skynet.localname(name))
 	end
-	local handle = names[name]
-	if handle then
-		skynet.ret(skynet.pack(handle))
-		return
+	if names[name] then
+		return skynet.retpack(names[name])
 	end
-	local waiters = name_waiters[name]
-	if waiters == nil then
-		waiters = {}
-		name_waiters[name] = waiters
-	end
-	waiters[#waiters + 1] = skynet.response()
+	local list = name_waiters[name] or {}
+	name_waiters[name] = list
+	table.insert(list, skynet.response())
 end
 
 function cmd.LINK(id)
@@ -67,19 +54,23 @@ function cmd.CONNECT(id)
 	skynet.error("Can't connect to other harbor in single node mode")
 end
 
+local function on_command(_, _, command, ...)
+	local f = cmd[command]
+	if not f then
+		error("cdummy: unknown command " .. tostring(command))
+	end
+	f(...)
+end
+
 skynet.start(function()
-	local harbor_id = tonumber(skynet.getenv "harbor")
-	assert(harbor_id == 0)
+	if tonumber(skynet.getenv "harbor") ~= 0 then
+		error("cdummy serves harbor = 0 only")
+	end
+	skynet.dispatch("lua", on_command)
+	-- the harbor service's notices ("Q name" for a name nobody registered) need no handling
+	skynet.dispatch("text", function() end)
 
-	skynet.dispatch("lua", function(_, _, command, ...)
-		local f = assert(cmd[command])
-		f(...)
-	end)
-	skynet.dispatch("text", function()
-		-- the harbor service's notices need no handling here
-	end)
-
-	harbor_service = skynet.launch("harbor", harbor_id, skynet.self())
+	harbor_service = skynet.launch("harbor", 0, skynet.self())
 	if harbor_service == nil then
 		-- keep the node usable for local work; only global names are lost
 		skynet.error("cdummy: the harbor service could not be started; global names will not work")

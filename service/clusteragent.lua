@@ -72,17 +72,16 @@ local function reply(session, ok, msg, sz)
 		end
 		return
 	end
-	if ok then
-		local frames = core.packresponse(session, true, msg, sz)
-		if type(frames) == "table" then
-			for _, f in ipairs(frames) do
-				socket.lwrite(fd, f)
-			end
-		else
-			socket.write(fd, frames)
-		end
-	else
-		socket.write(fd, core.packresponse(session, false, tostring(msg)))
+	if not ok then
+		return socket.write(fd, core.packresponse(session, false, tostring(msg)))
+	end
+	local frames = core.packresponse(session, true, msg, sz)
+	if type(frames) == "string" then
+		return socket.write(fd, frames)
+	end
+	-- a large reply: its frames go out one after the other, behind other writes
+	for i = 1, #frames do
+		socket.lwrite(fd, frames[i])
 	end
 end
 

@@ -98,20 +98,23 @@ local function channel(node)
 	end
 end
 
-local function load_config(t)
-	if t == nil then
-		t = {}
-		if config_file then
-			local f = assert(io.open(config_file))
-			local source = f:read "a"
-			f:close()
-			assert(load(source, "@" .. config_file, "t", t))()
-		end
+-- the node table of the config file (a Lua chunk of assignments); empty without one
+local function read_config_file()
+	local t = {}
+	if config_file then
+		local f = assert(io.open(config_file))
+		local chunk = f:read "a"
+		f:close()
+		assert(load(chunk, "@" .. config_file, "t", t))()
 	end
+	return t
+end
+
+local function load_config(t)
 	local changed = {}
-	for name, addr in pairs(t) do
-		if name:sub(1, 2) == "__" then
-			local opt = name:sub(3)
+	for name, addr in pairs(t or read_config_file()) do
+		local opt = name:match "^__(.+)"
+		if opt then
 			options[opt] = addr
 			skynet.error(string.format("Config %s = %s", opt, tostring(addr)))
 		else
@@ -147,21 +150,26 @@ end
 
 local command = {}
 
-function command.reload(source, t)
-	load_config(t)
-	skynet.ret(skynet.pack(nil))
+-- listen for other nodes: on host:port, or (port nil) as the node named host in the config
+function command.listen(source, host, port, maxclient)
+	local conf = { maxclient = maxclient }
+	if port == nil then
+		conf.address = address[host] or error(host .. " is down")
+	else
+		conf.address, conf.port = host, port
+	end
+	local gate = skynet.newservice "gate"
+	local a, p = skynet.call(gate, "lua", "open", conf)
+	if port == nil then
+		-- as upstream: a named open answers the name
+		a, p = host, nil
+	end
+	skynet.retpack(a, p)
 end
 
-function command.listen(source, addr, port, maxclient)
-	local gate = skynet.newservice("gate")
-	if port == nil then
-		local where = assert(address[addr], addr .. " is down")
-		skynet.call(gate, "lua", "open", { address = where, maxclient = maxclient })
-		skynet.ret(skynet.pack(addr, port))
-	else
-		local a, p = skynet.call(gate, "lua", "open", { address = addr, port = port, maxclient = maxclient })
-		skynet.ret(skynet.pack(a, p))
-	end
+function command.reload(source, t)
+	load_config(t)
+	skynet.retpack(nil)
 end
 
 function command.sender(source, node)
@@ -172,89 +180,114 @@ function command.senders(source)
 	skynet.retpack(sender)
 end
 
+-- proxies: "node.name" -> clusterproxy service
 local proxies = {}
+
+local function split_proxy_name(text)
+	local node, name = text:match "^([^@.]+)([@.].+)"
+	if not name then
+		error("Invalid name " .. tostring(text))
+	end
+	return node, name
+end
 
 function command.proxy(source, node, name)
 	if name == nil then
-		node, name = node:match "^([^@.]+)([@.].+)"
-		if name == nil then
-			error("Invalid name " .. tostring(node))
-		end
+		node, name = split_proxy_name(node)
 	end
-	local key = node .. "." .. tostring(name)
-	local p = proxies[key]
-	if p == nil then
-		p = skynet.newservice("clusterproxy", node, name)
+	local key = string.format("%s.%s", node, tostring(name))
+	if not proxies[key] then
+		local p = skynet.newservice("clusterproxy", node, name)
+		-- newservice yields: someone else may have made one meanwhile; keep the first
 		if proxies[key] then
-			-- another caller was quicker
 			skynet.kill(p)
-			p = proxies[key]
 		else
 			proxies[key] = p
 		end
 	end
-	skynet.ret(skynet.pack(p))
+	skynet.retpack(proxies[key])
 end
 
-local agents = {}	-- fd -> agent, or false while it starts, true if it closed meanwhile
-local registered = {}	-- name -> address and address -> name
+-- names given with cluster.register, both ways
+local by_name = {}	-- name -> address
+local by_addr = {}	-- address -> name
 
-local function names_changed()
-	for _, agent in pairs(agents) do
-		if type(agent) == "number" then
-			skynet.send(agent, "lua", "namechange")
+-- connections from other nodes: fd -> { agent = clusteragent once started, gone = true once
+-- the connection closed }
+local links = {}
+
+local function forget_names_everywhere()
+	for _, l in pairs(links) do
+		if l.agent then
+			skynet.send(l.agent, "lua", "namechange")
 		end
 	end
 end
 
 function command.register(source, name, addr)
-	assert(registered[name] == nil, "cluster name " .. tostring(name) .. " is registered already")
-	addr = addr or source
-	local old = registered[addr]
-	if old then
-		registered[old] = nil
-		names_changed()
+	if by_name[name] ~= nil then
+		error(string.format("cluster name %s is registered already (:%08x)", name, by_name[name]))
 	end
-	registered[addr] = name
-	registered[name] = addr
+	addr = addr or source
+	local previous = by_addr[addr]
+	if previous ~= nil then
+		-- one name per address: the old one goes
+		by_name[previous] = nil
+		forget_names_everywhere()
+	end
+	by_name[name], by_addr[addr] = addr, name
 	skynet.ret(nil)
 	skynet.error(string.format("Register [%s] :%08x", name, addr))
 end
 
 function command.unregister(source, name)
-	local addr = registered[name]
-	if addr then
-		registered[addr] = nil
-		registered[name] = nil
-		names_changed()
+	local addr = by_name[name]
+	if addr ~= nil then
+		by_name[name], by_addr[addr] = nil, nil
+		forget_names_everywhere()
 		skynet.error(string.format("Unregister [%s] :%08x", name, addr))
 	end
 	skynet.ret(nil)
 end
 
 function command.queryname(source, name)
-	skynet.ret(skynet.pack(registered[name]))
+	skynet.retpack(by_name[name])
 end
 
+local function retire(fd, l)
+	links[fd] = nil
+	skynet.send(l.agent, "lua", "exit")
+end
+
+local socket_event = {}
+
+function socket_event.open(gate, fd, addr)
+	skynet.error(string.format("socket accept from %s", addr))
+	local l = {}
+	links[fd] = l
+	l.agent = skynet.newservice("clusteragent", skynet.self(), gate, fd)
+	if l.gone then
+		-- it closed while the agent was starting
+		retire(fd, l)
+	end
+end
+
+function socket_event.close(gate, fd)
+	local l = links[fd]
+	if l then
+		l.gone = true
+		if l.agent then
+			retire(fd, l)
+		end
+	end
+end
+
+socket_event.error = socket_event.close
+
 function command.socket(source, event, fd, arg)
-	if event == "open" then
-		skynet.error(string.format("socket accept from %s", arg))
-		agents[fd] = false
-		local agent = skynet.newservice("clusteragent", skynet.self(), source, fd)
-		local closed = agents[fd]
-		agents[fd] = agent
-		if closed then
-			skynet.send(agent, "lua", "exit")
-			agents[fd] = nil
-		end
-	elseif event == "close" or event == "error" then
-		local agent = agents[fd]
-		if agent == false then
-			agents[fd] = true
-		elseif agent then
-			skynet.send(agent, "lua", "exit")
-			agents[fd] = nil
-		end
+	local f = socket_event[event]
+	if f then
+		f(source, fd, arg)
 	else
 		skynet.error(string.format("socket %s %d %s", event, fd, tostring(arg or "")))
 	end
@@ -263,7 +296,10 @@ end
 skynet.start(function()
 	load_config()
 	skynet.dispatch("lua", function(session, source, cmd, ...)
-		local f = assert(command[cmd], cmd)
+		local f = command[cmd]
+		if not f then
+			error("clusterd: unknown command " .. tostring(cmd))
+		end
 		f(source, ...)
 	end)
 end)

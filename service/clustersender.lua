@@ -16,27 +16,35 @@ local channel
 local session = 1
 local command = {}
 
+-- one reply frame: 2-byte big-endian length, then session, ok, data[, more parts follow]
 local function read_reply(sock)
-	local n = socket.header(sock:read(2))
-	return core.unpackresponse(sock:read(n))	-- session, ok, data[, more]
+	local body = sock:read(socket.header(sock:read(2)))
+	return core.unpackresponse(body)
 end
 
-local function request(addr, msg, sz)
-	-- packrequest frees msg
-	local this = session
-	local frame, next_session, parts = core.packrequest(addr, session, msg, sz)
-	session = next_session
+-- the trace tag of the running task goes to the peer just before its request; the first hop
+-- names itself "(this-peer-session)"
+local function forward_trace()
 	local tag = skynet.tracetag()
-	if tag then
-		if tag:sub(1, 1) ~= "(" then
-			local full = string.format("(%s-%s-%d)%s", nodename, node, session, tag)
-			skynet.tracelog(tag, string.format("session %s", full))
-			tag = full
-		end
-		skynet.tracelog(tag, string.format("cluster %s", node))
-		channel:request(core.packtrace(tag))
+	if tag == nil then
+		return
 	end
-	return channel:request(frame, this, parts)
+	if tag:byte() ~= 40 then	-- '('
+		local hop = ("(%s-%s-%d)%s"):format(nodename, node, session, tag)
+		skynet.tracelog(tag, "session " .. hop)
+		tag = hop
+	end
+	skynet.tracelog(tag, "cluster " .. node)
+	channel:request(core.packtrace(tag))
+end
+
+-- a call: frames the packed message (freed by packrequest) and waits for the reply
+local function request(addr, msg, sz)
+	local frame, next_session, parts = core.packrequest(addr, session, msg, sz)
+	local mine = session
+	session = next_session
+	forward_trace()
+	return channel:request(frame, mine, parts)
 end
 
 function command.req(...)

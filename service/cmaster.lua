@@ -97,19 +97,20 @@ local function serve(id, addr)
 	socket.close(fd)
 end
 
+-- a new connection: it must say hello before it is served
+local function accept(fd, addr)
+	skynet.error(("connect from %s %d"):format(addr, fd))
+	socket.start(fd)
+	local ok, id, saddr = pcall(hello, fd)
+	if not ok then
+		skynet.error(("disconnect fd = %d, error = %s"):format(fd, tostring(id)))
+		return socket.close(fd)
+	end
+	skynet.fork(serve, id, saddr)
+end
+
 skynet.start(function()
-	local address = skynet.getenv "standalone"
-	skynet.error("master listen socket " .. tostring(address))
-	local listen = socket.listen(address)
-	socket.start(listen, function(fd, addr)
-		skynet.error("connect from " .. addr .. " " .. fd)
-		socket.start(fd)
-		local ok, id, saddr = pcall(hello, fd)
-		if ok then
-			skynet.fork(serve, id, saddr)
-		else
-			skynet.error(string.format("disconnect fd = %d, error = %s", fd, id))
-			socket.close(fd)
-		end
-	end)
+	local where = skynet.getenv "standalone"
+	skynet.error("master listen socket " .. tostring(where))
+	socket.start(socket.listen(where), accept)
 end)

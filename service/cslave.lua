@@ -20,19 +20,11 @@ local name_waiters = {}	-- global name -> { response, ... }
 local link_waiters = {}	-- harbor id -> { response, ... } woken when the link changes
 local master_waiters = {}	-- responses woken when the master goes away
 
-skynet.register_protocol {
-	name = "harbor",
-	id = skynet.PTYPE_HARBOR,
-	pack = function(...) return ... end,
-	unpack = skynet.tostring,
-}
-
-skynet.register_protocol {
-	name = "text",
-	id = skynet.PTYPE_TEXT,
-	pack = function(...) return ... end,
-	unpack = skynet.tostring,
-}
+-- "harbor" (commands to the C service) and "text" (its notices) carry plain strings
+local function as_is(...) return ... end
+for name, id in pairs { harbor = skynet.PTYPE_HARBOR, text = skynet.PTYPE_TEXT } do
+	skynet.register_protocol { name = name, id = id, pack = as_is, unpack = skynet.tostring }
+end
 
 local function encode(...)
 	local body = skynet.packstring(...)
@@ -149,14 +141,16 @@ local function accept_from(fd)
 	return true
 end
 
+-- every expected slave has connected: link to the ones announced meanwhile, and give the
+-- harbor service the names learnt so far
 local function ready()
-	local queue = pending_connect
-	pending_connect = nil
-	for id, address in pairs(queue) do
-		connect_to(id, address)
-	end
+	local announced
+	announced, pending_connect = pending_connect, nil
 	for name, handle in pairs(names) do
 		tell_harbor_name(name, handle)
+	end
+	for id, address in pairs(announced) do
+		connect_to(id, address)
 	end
 end
 
@@ -173,23 +167,23 @@ function cmd.REGISTER(name, handle)
 	tell_harbor_name(name, handle)
 end
 
+-- the handle of a name: a local ".name" or a known global name at once, else once the
+-- master tells it (asked once however many wait)
 function cmd.QUERYNAME(name)
-	if name:byte() == 46 then	-- '.': a local name
-		skynet.ret(skynet.pack(skynet.localname(name)))
-		return
+	if name:sub(1, 1) == "." then
+		return skynet.retpack(skynet.localname(name))
 	end
-	local handle = names[name]
-	if handle then
-		skynet.ret(skynet.pack(handle))
-		return
+	if names[name] then
+		return skynet.retpack(names[name])
 	end
+	local respond = skynet.response()
 	local list = name_waiters[name]
-	if list == nil then
-		list = {}
-		name_waiters[name] = list
+	if list then
+		table.insert(list, respond)
+	else
+		name_waiters[name] = { respond }
 		socket.write(master_fd, encode("Q", name))
 	end
-	list[#list + 1] = skynet.response()
 end
 
 local function wait_link(id)

@@ -75,43 +75,14 @@ function cluster.send(node, address, ...)
 	end
 end
 
--- open "nodename" (the address the cluster config gives it) or a port on 0.0.0.0
-function cluster.open(port, maxclient)
-	if type(port) == "string" then
-		return skynet.call(clusterd, "lua", "listen", port, nil, maxclient)
+local function ask(...)
+	return skynet.call(clusterd, "lua", ...)
+end
+
+local function need_string(v, what)
+	if type(v) ~= "string" then
+		error(string.format("cluster: %s must be a string, got %s", what, type(v)), 3)
 	end
-	return skynet.call(clusterd, "lua", "listen", "0.0.0.0", port, maxclient)
-end
-
-function cluster.reload(config)
-	skynet.call(clusterd, "lua", "reload", config)
-end
-
--- a local service that forwards every lua message to name on node; cluster.proxy "node@name"
--- and "node.name" work too
-function cluster.proxy(node, name)
-	return skynet.call(clusterd, "lua", "proxy", node, name)
-end
-
-function cluster.snax(node, name, address)
-	local snax = require "skynet.snax"
-	if not address then
-		address = cluster.call(node, ".service", "QUERY", "snaxd", name)
-	end
-	local handle = skynet.call(clusterd, "lua", "proxy", node, address)
-	return snax.bind(handle, name)
-end
-
--- name a service of this node for the other nodes ("@name"); default the caller
-function cluster.register(name, addr)
-	assert(type(name) == "string")
-	assert(addr == nil or type(addr) == "number")
-	return skynet.call(clusterd, "lua", "register", name, addr)
-end
-
-function cluster.unregister(name)
-	assert(type(name) == "string")
-	return skynet.call(clusterd, "lua", "unregister", name)
 end
 
 -- the address registered as name on node (an error when there is none)
@@ -119,8 +90,50 @@ function cluster.query(node, name)
 	return skynet.call(get_sender(node), "lua", "req", 0, skynet.pack(name))
 end
 
+-- name a service of this node for the other nodes ("@name"); default the caller
+function cluster.register(name, addr)
+	need_string(name, "a cluster name")
+	if addr ~= nil and type(addr) ~= "number" then
+		error("cluster: the address to register must be a handle", 2)
+	end
+	return ask("register", name, addr)
+end
+
+function cluster.unregister(name)
+	need_string(name, "a cluster name")
+	return ask("unregister", name)
+end
+
+-- a local service that forwards every lua message to name on node; cluster.proxy "node@name"
+-- and "node.name" work too
+function cluster.proxy(node, name)
+	return ask("proxy", node, name)
+end
+
+-- a snax object for the snax service `name` of node (found through its .service when no
+-- address is given)
+function cluster.snax(node, name, address)
+	address = address or cluster.call(node, ".service", "QUERY", "snaxd", name)
+	local snax = require "skynet.snax"
+	return snax.bind(cluster.proxy(node, address), name)
+end
+
+-- new node addresses (a table as in the cluster config file; nil reads the file again)
+function cluster.reload(config)
+	ask("reload", config)
+end
+
+-- listen as "nodename" (on the address the config gives it) or on a port of 0.0.0.0
+function cluster.open(port, maxclient)
+	local host = "0.0.0.0"
+	if type(port) == "string" then
+		host, port = port, nil
+	end
+	return ask("listen", host, port, maxclient)
+end
+
 skynet.init(function()
-	clusterd = skynet.uniqueservice("clusterd")
+	clusterd = skynet.uniqueservice "clusterd"
 end)
 
 return cluster
