@@ -1,10 +1,11 @@
 #!/bin/sh
 # The db suite: skynet.socketchannel against a small Python server, skynet.db.redis against
-# a redis-server and skynet.db.mysql against a mariadbd, each started here on a free loopback
-# port in a temporary directory and stopped by PID.
+# a redis-server, skynet.db.redis.cluster against a three-master Redis Cluster and
+# skynet.db.mysql against a mariadbd, each started here on free loopback ports in a temporary
+# directory and stopped by PID.
 # Each test service (tests/db/test_*.lua) prints "ok <check>" / "not ok <check>: <why>" and
 # "done <count>"; every check is one test.
-# Usage: sh tests/db/run.sh [socketchannel] [redis] [mysql]
+# Usage: sh tests/db/run.sh [socketchannel] [redis] [rediscluster] [mysql]
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 out=tests/out/db
@@ -135,7 +136,49 @@ mysql_user = \"sktest\"
 mysql_pass = \"s3cret\""
 }
 
-sets=${*:-socketchannel redis mysql}
+# A port p with p + 10000 (the cluster bus) free too.
+cluster_port() {
+	python3 -c '
+import random, socket
+def free(p):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p)); return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+while True:
+    p = random.randint(20000, 29999)
+    if free(p) and free(p + 10000):
+        print(p); break'
+}
+
+suite_rediscluster() {
+	command -v redis-server >/dev/null || { note_fail "rediscluster: no redis-server"; return; }
+	nodes= cports=
+	for i in 1 2 3; do
+		p=$(cluster_port)
+		mkdir -p "$tmp/cluster$i"
+		redis-server --port "$p" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
+			--dir "$tmp/cluster$i" --cluster-enabled yes --cluster-config-file nodes.conf \
+			--cluster-node-timeout 5000 > "$tmp/cluster$i/log" 2>&1 &
+		pids="$pids $!"
+		wait_until 10 port_open "$p" || { note_fail "rediscluster: redis-server did not start"; return; }
+		nodes="$nodes 127.0.0.1:$p" cports="$cports $p"
+	done
+	# shellcheck disable=SC2086
+	if ! timeout 30 redis-cli --cluster create $nodes --cluster-yes > "$tmp/cluster.log" 2>&1; then
+		note_fail "rediscluster: redis-cli --cluster create failed"; tail -n 5 "$tmp/cluster.log"; return
+	fi
+	for p in $cports; do
+		wait_until 20 sh -c "redis-cli -p $p cluster info | grep -q cluster_state:ok" \
+			|| { note_fail "rediscluster: the cluster is not ok"; return; }
+	done
+	run_node rediscluster 60 "cluster_ports = \"$cports\""
+}
+
+sets=${*:-socketchannel redis rediscluster mysql}
 for s in $sets; do
 	if command -v "suite_$s" >/dev/null 2>&1 || type "suite_$s" >/dev/null 2>&1; then
 		"suite_$s"
