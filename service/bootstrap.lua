@@ -6,48 +6,50 @@
 local service = require "skynet.service"
 local skynet = require "skynet.manager"
 
-skynet.start(function()
-	local standalone = skynet.getenv "standalone"
-
-	local launcher = assert(skynet.launch("snlua", "launcher"))
-	skynet.name(".launcher", launcher)
-
-	local harbor_id = tonumber(skynet.getenv "harbor" or 0)
-	if harbor_id == 0 then
-		-- one node: it is its own master
-		assert(standalone == nil)
-		standalone = true
-		skynet.setenv("standalone", "true")
-		local ok, slave = pcall(skynet.newservice, "cdummy")
-		if not ok then
-			skynet.abort()
-		end
-		skynet.name(".cslave", slave)
-	else
-		if standalone then
-			if not pcall(skynet.newservice, "cmaster") then
-				skynet.abort()
-			end
-		end
-		local ok, slave = pcall(skynet.newservice, "cslave")
-		if not ok then
-			skynet.abort()
-		end
-		skynet.name(".cslave", slave)
+-- A service the node cannot run without: if it fails to start, the node stops.
+local function vital(name)
+	local ok, addr = pcall(skynet.newservice, name)
+	if not ok then
+		skynet.abort()
 	end
+	return addr
+end
 
-	if standalone then
+-- Starts the harbor side; returns whether this node keeps the node-wide
+-- state (it is the master, or alone).
+local function start_harbor()
+	local master = skynet.getenv "standalone"
+	if tonumber(skynet.getenv "harbor" or 0) == 0 then
+		-- harbor 0: a single node, its own master
+		assert(master == nil)
+		skynet.setenv("standalone", "true")
+		skynet.name(".cslave", vital "cdummy")
+		return true
+	end
+	if master then
+		vital "cmaster"
+	end
+	skynet.name(".cslave", vital "cslave")
+	return master ~= nil
+end
+
+-- With enablessl, a service holds the TLS library's global state.
+local function hold_tls()
+	service.new("ltls_holder", function()
+		local tls = require "ltls.init.c"
+		tls.constructor()
+	end)
+end
+
+skynet.start(function()
+	skynet.name(".launcher", assert(skynet.launch("snlua", "launcher")))
+	if start_harbor() then
 		skynet.name("DATACENTER", skynet.newservice "datacenterd")
 	end
 	skynet.newservice "service_mgr"
-
 	if skynet.getenv "enablessl" == "true" then
-		service.new("ltls_holder", function()
-			local c = require "ltls.init.c"
-			c.constructor()
-		end)
+		hold_tls()
 	end
-
 	pcall(skynet.newservice, skynet.getenv "start" or "main")
 	skynet.exit()
 end)

@@ -3,28 +3,24 @@
 
 local skynet = require "skynet"
 
-local cell_name = (...)
-local cmd = {}
+local name = (...)
 
-function cmd.init(code, ...)
-	-- the body's skynet.start only records its start function
-	local start
-	skynet.start = function(f)
-		start = f
-	end
-	skynet.dispatch("lua", function()
-		error("No dispatch function")
-	end)
-	local body = assert(load(code, cell_name))
+-- Runs the body with its arguments.  Its skynet.start only records the start
+-- function, which runs before init is answered; until the body installs one,
+-- lua requests fail with "No dispatch function".
+local function init(code, ...)
+	local body = assert(load(code, name))
+	local start = nil
+	function skynet.start(fn) start = fn end
+	skynet.dispatch("lua", function() error("No dispatch function") end)
 	assert(skynet.pcall(body, ...))
-	if start then
-		start()
-	end
+	if start ~= nil then start() end
 	skynet.ret()
 end
 
 skynet.start(function()
+	local commands = { init = init }
 	skynet.dispatch("lua", function(_, _, command, ...)
-		cmd[command](...)
+		commands[command](...)
 	end)
 end)

@@ -3,127 +3,140 @@
 --   launch name code ... -> address, starting a service_cell with code once
 --   query name           -> address, waiting while it boots
 --   close name           -> address (forgotten here; the caller kills it) | nil
+--
+-- Each name has a record whose `state` is one of
+--   "unknown"  asked about (query), nobody launched it yet: askers wait
+--   "booting"  its service_cell runs the code: askers wait
+--   "up"       running at record.address
+--   "failed"   its start failed with record.error
 
 local skynet = require "skynet"
 
-local provider = {}
+local records = {}	-- name -> record
 
--- name -> { queue = responses waiting for it, address =, booting =, error =,
---           init = args as text, time = when it started }
-local registry = setmetatable({}, {
-	__index = function(t, name)
-		local entry = { queue = {} }
-		t[name] = entry
-		return entry
-	end,
-})
+local function record_of(name)
+	local r = records[name]
+	if r == nil then
+		r = { state = "unknown", waiting = {} }
+		records[name] = r
+	end
+	return r
+end
 
-function provider.query(name)
-	local entry = registry[name]
-	if entry.queue then
-		table.insert(entry.queue, skynet.response())
-	elseif entry.address then
-		return skynet.ret(skynet.pack(entry.address))
-	else
-		error(entry.error)
+-- Answers everybody who waited for the record: the address, or an error.
+local function release(r)
+	local waiting = r.waiting
+	r.waiting = {}
+	for _, answer in ipairs(waiting) do
+		if r.state == "up" then
+			answer(true, r.address)
+		else
+			answer(false)
+		end
 	end
 end
 
-local function boot(addr, name, code, ...)
-	local entry = registry[name]
+local function answer_address(r)
+	skynet.ret(skynet.pack(r.address))
+end
+
+local provider = {}
+
+function provider.query(name)
+	local r = record_of(name)
+	if r.state == "up" then
+		return answer_address(r)
+	elseif r.state == "failed" then
+		error(r.error)
+	end
+	r.waiting[#r.waiting + 1] = skynet.response()
+end
+
+-- Gives the new cell its code, then notes how it was started (for info).
+local function boot(addr, r, code, ...)
 	skynet.call(addr, "lua", "init", code, ...)
-	local n = select("#", ...)
-	if n > 0 then
-		local args = { ... }
-		for i = 1, n do
+	local args = table.pack(...)
+	if args.n > 0 then
+		for i = 1, args.n do
 			args[i] = tostring(args[i])
 		end
-		entry.init = table.concat(args, ",", 1, n)
+		r.init = table.concat(args, ",", 1, args.n)
 	end
-	entry.time = skynet.time()
+	r.time = skynet.time()
 end
 
 function provider.launch(name, code, ...)
-	local entry = registry[name]
-	if entry.address then
-		return skynet.ret(skynet.pack(entry.address))
-	end
-	if entry.booting then
-		table.insert(entry.queue, skynet.response())
+	local r = record_of(name)
+	if r.state == "up" then
+		return answer_address(r)
+	elseif r.state == "booting" then
+		r.waiting[#r.waiting + 1] = skynet.response()
 		return
 	end
-	entry.booting = true
+	r.state = "booting"
 	local ok, addr = pcall(skynet.newservice, "service_cell", name)
-	local err
+	local why = addr
 	if ok then
-		ok, err = xpcall(boot, debug.traceback, addr, name, code, ...)
+		ok, why = xpcall(boot, debug.traceback, addr, r, code, ...)
 	else
-		err = addr
 		addr = nil
 	end
-	entry.booting = nil
-	local waiters = entry.queue
-	entry.queue = nil
-	if ok then
-		entry.address = addr
-		for _, respond in ipairs(waiters) do
-			respond(true, addr)
-		end
-		skynet.ret(skynet.pack(addr))
-	else
+	if not ok then
 		if addr then
-			skynet.send(addr, "debug", "EXIT")
+			skynet.send(addr, "debug", "EXIT")	-- the cell whose code failed
 		end
-		entry.error = err
-		for _, respond in ipairs(waiters) do
-			respond(false)
-		end
-		error(err)
+		r.state, r.error = "failed", why
+		release(r)
+		error(why)
 	end
+	r.state, r.address = "up", addr
+	release(r)
+	answer_address(r)
 end
 
 function provider.test(name)
-	local entry = registry[name]
-	if entry.booting then
+	local r = record_of(name)
+	local state = r.state
+	if state == "booting" then
 		skynet.ret(skynet.pack(nil, true))
-	elseif entry.address then
-		skynet.ret(skynet.pack(entry.address))
-	elseif entry.error then
-		error(entry.error)
+	elseif state == "up" then
+		answer_address(r)
+	elseif state == "failed" then
+		error(r.error)
 	else
 		skynet.ret()
 	end
 end
 
+-- Forgets the name (unless it is still booting) and returns its address.
 function provider.close(name)
-	local entry = rawget(registry, name)
-	if not entry or entry.booting then
-		return skynet.ret(skynet.pack(nil))
+	local r = records[name]
+	if r ~= nil and r.state ~= "booting" then
+		records[name] = nil
+		return answer_address(r)
 	end
-	registry[name] = nil
-	skynet.ret(skynet.pack(entry.address))
+	skynet.ret(skynet.pack(nil))
+end
+
+-- debug INFO: address -> how each service was started
+local function describe()
+	local out = {}
+	for name, r in pairs(records) do
+		local status
+		if r.state == "booting" then
+			status = "booting"
+		elseif r.state == "unknown" then
+			status = "waiting(" .. #r.waiting .. ")"
+		end
+		local when = r.time and os.date("%Y %b %d %T %z", math.floor(r.time))
+		out[skynet.address(r.address)] = { name = name, init = r.init, time = when, status = status }
+	end
+	return out
 end
 
 skynet.start(function()
 	skynet.dispatch("lua", function(_, _, cmd, ...)
 		provider[cmd](...)
 	end)
-	skynet.info_func(function()
-		local info = {}
-		for name, entry in pairs(registry) do
-			local status
-			if entry.booting then
-				status = "booting"
-			elseif entry.queue then
-				status = "waiting(" .. #entry.queue .. ")"
-			end
-			info[skynet.address(entry.address)] = {
-				init = entry.init,
-				name = name,
-				time = entry.time and os.date("%Y %b %d %T %z", math.floor(entry.time)),
-				status = status,
-			}
-		end
-		return info
-	end)
+	skynet.info_func(describe)
 end)

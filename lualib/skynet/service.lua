@@ -8,54 +8,50 @@ local skynet = require "skynet"
 require "skynet.manager"	-- skynet.kill, for service.close
 
 local service = {}
-local known = {}	-- name -> address, as seen by this service
-local provider
+local seen = {}	-- name -> address, as this service last learned it
 
-local function provider_addr()
-	if provider == nil then
-		provider = skynet.uniqueservice "service_provider"
-	end
-	return provider
+-- Calls the provider (started on first use).
+local provider
+local function ask(...)
+	provider = provider or skynet.uniqueservice "service_provider"
+	return skynet.call(provider, "lua", ...)
 end
 
-local function assert_portable(fn)
-	local info = debug.getinfo(fn, "u")
-	assert(info.nups == 1)
+-- Only a function whose single upvalue is _ENV survives string.dump and load.
+local function check_portable(fn)
+	assert(debug.getinfo(fn, "u").nups == 1)
 	assert(debug.getupvalue(fn, 1) == "_ENV")
 end
 
 function service.new(name, mainfunc, ...)
-	local p = provider_addr()
-	local addr, booting = skynet.call(p, "lua", "test", name)
-	if not addr then
-		if booting then
-			addr = skynet.call(p, "lua", "query", name)
+	local addr, booting = ask("test", name)
+	if addr == nil then
+		if not booting then
+			check_portable(mainfunc)
+			addr = ask("launch", name, string.dump(mainfunc), ...)
 		else
-			assert_portable(mainfunc)
-			addr = skynet.call(p, "lua", "launch", name, string.dump(mainfunc), ...)
+			addr = ask("query", name)	-- somebody else is starting it
 		end
 	end
-	known[name] = addr
+	seen[name] = addr
 	return addr
-end
-
-function service.close(name)
-	local addr = skynet.call(provider_addr(), "lua", "close", name)
-	if addr then
-		known[name] = nil
-		skynet.kill(addr)
-		return true
-	end
-	return false
 end
 
 function service.query(name)
-	local addr = known[name]
-	if not addr then
-		addr = skynet.call(provider_addr(), "lua", "query", name)
-		known[name] = addr
-	end
+	local addr = seen[name] or ask("query", name)
+	seen[name] = addr
 	return addr
+end
+
+-- Stops the service; false when there is none (or it is still starting).
+function service.close(name)
+	local addr = ask("close", name)
+	if not addr then
+		return false
+	end
+	seen[name] = nil
+	skynet.kill(addr)
+	return true
 end
 
 return service
