@@ -11,6 +11,9 @@ or it is killed. Each request is one line; replies are lines:
   PARTS <n>            -> n lines "more <i>", then "end"
   SESS <id> <ms> <txt> -> after <ms> milliseconds, "<id> <txt>" (replies may overtake)
   CONNS                -> the number of connections accepted so far
+  SPARTS <id> <n>      -> n lines "<id> + p<i>", then "<id> . end" (a reply in parts)
+  PAUSE <ms>           -> nothing is read from this connection for <ms> milliseconds
+  IGNORE <anything>    -> no reply
 """
 import socket
 import sys
@@ -59,6 +62,14 @@ def serve(conn):
             elif cmd == "SESS":
                 threading.Thread(target=later, args=(int(parts[2]), parts[1] + " " + parts[3]),
                                  daemon=True).start()
+            elif cmd == "SPARTS":
+                for i in range(int(parts[2])):
+                    send("%s + p%d" % (parts[1], i + 1))
+                send(parts[1] + " . end")
+            elif cmd == "PAUSE":
+                time.sleep(int(parts[1]) / 1000.0)
+            elif cmd == "IGNORE":
+                pass
             elif cmd == "CONNS":
                 with lock:
                     send(str(accepted))

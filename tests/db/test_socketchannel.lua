@@ -106,6 +106,19 @@ local function order_mode()
 		t.eq(got, "again")
 		assert(errors <= 1, errors .. " errors before reconnecting")
 	end)
+	t.check("order: overload is reported while a lot waits to be sent, then cleared", function()
+		local events = {}
+		local oc = sc.channel { host = HOST, port = port, overload = function(on)
+			events[#events + 1] = on
+		end }
+		oc:connect(true)
+		oc:request("PAUSE 300\n")	-- the server stops reading for a while
+		oc:request("IGNORE " .. string.rep("x", 32 * 1024 * 1024) .. "\n")
+		t.eq(oc:request("ECHO drained\n", line), "drained")
+		t.wait_for(function() return events[2] ~= nil end, 5000, "overload off")
+		t.eq(events[1], true, "first event") t.eq(events[2], false, "second event")
+		oc:close()
+	end)
 	t.check("order: close fails the waiters and later requests", function()
 		local r = together(3, function(i)
 			if i < 3 then return ch:request("HANG\n", line) end
@@ -244,6 +257,18 @@ local function session_mode()
 		assert(not r[2][1] and is_socket_error(r[2][2]), tostring(r[2][2]))
 		assert(skynet.now() - start < 300, "the waiters were not failed at once")
 		t.eq(ch:request("SESS 5 1 fine\n", 5), "fine")
+	end)
+	t.check("session: a reply in parts (padding) comes back as a list", function()
+		local pc = sc.channel { host = HOST, port = port, response = function(sock)
+			local id, flag, txt = sock:readline("\n"):match "^(%d+) (%S) (.*)$"
+			return tonumber(id), true, txt, flag == "+"
+		end }
+		local r = together(2, function(i)
+			return pc:request(string.format("SPARTS %d %d\n", i, i + 1), i)
+		end)
+		t.eq(table.concat(r[1][2], ","), "p1,p2,end")
+		t.eq(table.concat(r[2][2], ","), "p1,p2,p3,end")
+		pc:close()
 	end)
 	t.check("session: a response function that raises fails the waiters with its message", function()
 		local bad = sc.channel { host = HOST, port = port, response = function(sock)
