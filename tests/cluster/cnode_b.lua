@@ -39,8 +39,12 @@ skynet.start(function()
 	for i = 1, 100 do
 		cluster.send("a", "@echo", "push", i)
 	end
-	cluster.send("a", "@echo", "push", req)	-- a large push
-	check(cluster.call("a", "@echo", "count") == 101, "101 pushes arrived before the next call")
+	check(cluster.call("a", "@echo", "count") == 100, "100 pushes arrived before the next call")
+	-- a large push goes out at low priority: a later call may overtake it (on upstream's too)
+	cluster.send("a", "@echo", "push", req)
+	poll("a 1 MB push arrived", true, function()
+		assert(cluster.call("a", "@echo", "count") == 101)
+	end)
 	local p = cluster.proxy "a@echo"
 	check(skynet.call(p, "lua", "echo", "via proxy") == "via proxy", "call through cluster.proxy")
 	skynet.send(p, "lua", "push", 0)
@@ -61,7 +65,14 @@ skynet.start(function()
 	cluster.reload { a = false }
 	check(not pcall(cluster.call, "a", "@echo", "echo", 1), "call to a node reloaded as down fails")
 	cluster.reload { a = addr_a }
-	check(cluster.call("a", "@echo", "echo", "back") == "back", "call after the node is reloaded back")
+	if skynet.getenv "stack" == "up" then
+		-- upstream's clusterd reconnects in a forked task: the first calls may still fail
+		poll("call after the node is reloaded back", true, function()
+			assert(cluster.call("a", "@echo", "echo", "back") == "back")
+		end)
+	else
+		check(cluster.call("a", "@echo", "echo", "back") == "back", "call after the node is reloaded back")
+	end
 	cluster.reload { a2 = addr_a }
 	check(cluster.call("a2", "@echo", "echo", "alias") == "alias", "call a node added by reload")
 	check(not pcall(cluster.call, "nonode", "@echo", "echo", 1), "call to an unknown node fails (nowaiting)")

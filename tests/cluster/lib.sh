@@ -8,18 +8,19 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-# write_config file start [extra lines...]: a node of our stack
+# write_config file start [extra lines...]: a node of our stack, or of the tree $layer
 write_config() {
 	f=$1; start=$2; shift 2
+	t=${layer:-$root}
 	{
 		echo "thread = 2"
 		echo "bootstrap = \"snlua bootstrap\""
 		echo "start = \"$start\""
-		echo "cpath = \"$root/cservice/?.so\""
-		echo "lualoader = \"$root/lualib/loader.lua\""
-		echo "lua_path = \"$root/lualib/?.lua;$root/lualib/?/init.lua\""
-		echo "lua_cpath = \"$root/luaclib/?.so\""
-		echo "luaservice = \"$root/tests/cluster/?.lua;$root/service/?.lua;$root/examples/?.lua\""
+		echo "cpath = \"$t/cservice/?.so\""
+		echo "lualoader = \"$t/lualib/loader.lua\""
+		echo "lua_path = \"$t/lualib/?.lua;$t/lualib/?/init.lua\""
+		echo "lua_cpath = \"$t/luaclib/?.so\""
+		echo "luaservice = \"$root/tests/cluster/?.lua;$t/service/?.lua\""
 		echo "snax = \"$root/tests/cluster/?.lua\""
 		for line in "$@"; do echo "$line"; done
 	} > "$f"

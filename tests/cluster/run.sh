@@ -18,66 +18,108 @@ trap 'stop_all' EXIT INT TERM
 
 only=${1:-}
 
-harbor_test() {
-	pm=$(free_port); p1=$(free_port); p2=$(free_port); p3=$(free_port)
-	master="master = \"127.0.0.1:$pm\""
-	write_config "$out/h1.config" hnode "harbor = 1" "role = \"one\"" "$master" \
-		"standalone = \"127.0.0.1:$pm\"" "address = \"127.0.0.1:$p1\""
-	write_config "$out/h2.config" hnode "harbor = 2" "role = \"two\"" "$master" "address = \"127.0.0.1:$p2\""
-	write_config "$out/h3.config" hnode "harbor = 3" "role = \"three\"" "$master" "address = \"127.0.0.1:$p3\""
-	start_node h1 "$out/h1.config"
-	expect h1 "registered ECHO1" "harbor: master + slave 1 up"
-	start_node h2 "$out/h2.config"
-	expect h2 "\[harbor-test two\] ready" "harbor: slave 2 joined and called harbor 1"
-	expect_no h2 "TEST FAIL" "harbor: slave 2 checks"
-	start_node h3 "$out/h3.config"
-	expect h3 "hang call started" "harbor: slave 3 joined"
-	expect h2 "hang received" "harbor: the hanging call reached slave 2"
-	kill_node h2
-	expect h3 "TEST DONE" "harbor: slave 3 finished after slave 2 was killed"
-	expect_no h3 "TEST FAIL" "harbor: slave 3 checks (by name, by handle, 200 KB, twice-registered name, error on loss)"
-	grep -E "ok|FAIL" "$out/h3.log" | sed 's/^/    /'
-	expect h1 "slave 2 is down" "harbor: the master saw slave 2 go"
-	stop_node h3
-	stop_node h1
+# node_stack which: sets exe and layer for "ours" or "up" (the SKYNET_UPSTREAM tree)
+node_stack() {
+	if [ "$1" = up ]; then
+		exe=$upstream/skynet; layer=$upstream
+	else
+		exe=$skynet; layer=
+	fi
 }
 
+# harbor_test s1 s2 s3: harbor 1 (master and slave), 2 and 3 on stacks s1 s2 s3 (ours|up).
+# Harbor 3 makes the checks, and must be ours: upstream's harbor sends no error to a caller
+# waiting on a harbor that is lost.
+harbor_test() {
+	tag="harbor[$1 $2 $3]"
+	pm=$(free_port); p1=$(free_port); p2=$(free_port); p3=$(free_port)
+	master="master = \"127.0.0.1:$pm\""
+	node_stack "$1"; write_config "$out/h1.config" hnode "harbor = 1" "role = \"one\"" "$master" \
+		"standalone = \"127.0.0.1:$pm\"" "address = \"127.0.0.1:$p1\""
+	start_node h1 "$out/h1.config" "$exe"
+	node_stack "$2"; write_config "$out/h2.config" hnode "harbor = 2" "role = \"two\"" "$master" "address = \"127.0.0.1:$p2\""
+	exe2=$exe
+	node_stack "$3"; write_config "$out/h3.config" hnode "harbor = 3" "role = \"three\"" "$master" "address = \"127.0.0.1:$p3\""
+	exe3=$exe
+	expect h1 "registered ECHO1" "$tag: master + slave 1 up"
+	start_node h2 "$out/h2.config" "$exe2"
+	expect h2 "\[harbor-test two\] ready" "$tag: slave 2 joined and called harbor 1 by name and by handle"
+	expect_no h2 "TEST FAIL" "$tag: slave 2 checks"
+	start_node h3 "$out/h3.config" "$exe3"
+	expect h3 "hang call started" "$tag: slave 3 joined"
+	expect h2 "hang received" "$tag: the hanging call reached slave 2"
+	kill_node h2
+	expect h3 "TEST DONE" "$tag: slave 3 finished after slave 2 was killed"
+	expect_no h3 "TEST FAIL" "$tag: slave 3 checks (by name, by handle, 200 KB, error on loss)"
+	expect h3 "Global name ECHO1 is registered already" "$tag: a global name registered twice is refused with a log line"
+	grep -E " ok | TEST FAIL " "$out/h3.log" | sed 's/^/    /'
+	expect h1 "slave 2 is down" "$tag: the master saw slave 2 go"
+	stop_node h3
+	stop_node h1
+	for n in h1 h2 h3; do cp "$out/$n.log" "$out/$n-$1-$2-$3.log"; done
+}
+
+# cluster_test sa sb: node a (serves @echo) and node b (calls it) on stacks sa sb
 cluster_test() {
+	tag="cluster[$1 $2]"
 	pa=$(free_port)
 	addr="addr_a = \"127.0.0.1:$pa\""
-	write_config "$out/ca.config" cnode_a "harbor = 0" "$addr"
-	write_config "$out/cb.config" cnode_b "harbor = 0" "$addr"
-	start_node ca "$out/ca.config"
-	expect ca "\[cluster-test a\] open" "cluster: node a listens"
-	expect ca "second register of echo: false" "cluster: a name registered twice is refused"
-	expect ca "cluster name echo is registered already" "cluster: ... with a log line"
-	python3 tests/cluster/garbage.py "$pa" > "$out/garbage.out" 2>&1
-	if grep -q "^closed" "$out/garbage.out" && ! grep -qv "^closed" "$out/garbage.out"; then
-		ok "cluster: garbage, truncated and oversize packets: each connection closed ($(wc -l < "$out/garbage.out") cases)"
-	else
-		sed 's/^/    /' "$out/garbage.out"; bad "cluster: garbage packets close their connection"
+	node_stack "$1"; write_config "$out/ca.config" cnode_a "harbor = 0" "$addr"; exe_a=$exe
+	node_stack "$2"; write_config "$out/cb.config" cnode_b "harbor = 0" "$addr" "stack = \"$2\""; exe_b=$exe
+	start_node ca "$out/ca.config" "$exe_a"
+	expect ca "\[cluster-test a\] open" "$tag: node a listens"
+	expect ca "second register of echo: false" "$tag: a name registered twice is refused"
+	if [ "$1" = ours ]; then
+		expect ca "cluster name echo is registered already" "$tag: ... with a log line"
+		python3 tests/cluster/garbage.py "$pa" > "$out/garbage.out" 2>&1
+		if grep -q "^closed" "$out/garbage.out" && ! grep -qv "^closed" "$out/garbage.out"; then
+			ok "$tag: garbage, truncated and oversize packets: each connection closed ($(wc -l < "$out/garbage.out") cases)"
+		else
+			sed 's/^/    /' "$out/garbage.out"; bad "$tag: garbage packets close their connection"
+		fi
+		n=$(grep -c "cluster agent: connection fd .* closed" "$out/ca.log")
+		[ "$n" -ge 5 ] && ok "$tag: a log line per closed bad connection ($n)" || bad "$tag: a log line per closed bad connection ($n)"
 	fi
-	n=$(grep -c "cluster agent: connection fd .* closed" "$out/ca.log")
-	[ "$n" -ge 5 ] && ok "cluster: a log line per closed bad connection ($n)" || bad "cluster: a log line per closed bad connection ($n)"
-	start_node cb "$out/cb.config"
-	expect cb "hang call started" "cluster: node b called node a" 30
-	expect ca "hang received" "cluster: the hanging call reached node a"
+	start_node cb "$out/cb.config" "$exe_b"
+	expect cb "hang call started" "$tag: node b called node a" 30
+	expect ca "hang received" "$tag: the hanging call reached node a"
 	kill_node ca
-	expect cb "ok the caller waiting on a killed node got an error" "cluster: a caller waiting on a killed node gets an error" 20
-	start_node ca "$out/ca.config"
-	expect cb "TEST DONE" "cluster: node b finished after node a restarted" 30
-	expect_no cb "TEST FAIL" "cluster: node b checks (calls, query, 1 MB both ways, pushes, proxy, reload, restart)"
+	expect cb "ok the caller waiting on a killed node got an error" "$tag: a caller waiting on a killed node gets an error" 20
+	start_node ca "$out/ca.config" "$exe_a"
+	expect cb "TEST DONE" "$tag: node b finished after node a restarted" 30
+	expect_no cb "TEST FAIL" "$tag: node b checks (calls, query, 1 MB both ways, pushes, proxy, reload, restart)"
 	grep -E " ok | TEST FAIL " "$out/cb.log" | sed 's/^/    /'
 	stop_node cb
 	stop_node ca
+	for n in ca cb; do cp "$out/$n.log" "$out/$n-$1-$2.log"; done
 }
 
+upstream=${SKYNET_UPSTREAM:-}
+if [ -n "$upstream" ]; then
+	upstream=$(cd "$upstream" && pwd) || exit 1
+	[ -x "$upstream/skynet" ] || { echo "SKYNET_UPSTREAM=$upstream has no built skynet"; exit 1; }
+fi
+
 case $only in
-""|harbor) harbor_test ;;
+""|harbor) harbor_test ours ours ours ;;
 esac
 case $only in
-""|cluster) cluster_test ;;
+""|cluster) cluster_test ours ours ;;
 esac
+if [ -n "$upstream" ]; then
+	case $only in
+	""|interop|harbor-interop)
+		harbor_test ours up ours
+		harbor_test up ours ours ;;
+	esac
+	case $only in
+	""|interop|cluster-interop)
+		cluster_test up ours
+		cluster_test ours up ;;
+	esac
+else
+	echo "skip interop with upstream's stack (set SKYNET_UPSTREAM=<built upstream tree>)"
+fi
 
 echo "cluster: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
