@@ -183,6 +183,18 @@ skynet.start(function()
 		t.eq(hex(sha(string.rep("a", 64))), "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb")
 		t.eq(hex(sha(string.rep("a", 1000))), "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
 	end)
+	t.check("caching_sha2_password: the fast-path token (computed as the protocol says)", function()
+		local nonce = ""
+		for i = 1, 20 do nonce = nonce .. string.char(i) end
+		t.eq(hex(mysql._auth_plugins.caching_sha2_password("secret", nonce)),
+			"746ebe205d56a0707acb3e796e834e0dd7b1d61743b26bd5202c7a623230c7c9")
+		t.eq(mysql._auth_plugins.caching_sha2_password("", nonce), "")
+	end)
+	t.check("auth: the server's switch to another plugin is followed", function()
+		local d = mysql.connect(with { _auth_plugin = "caching_sha2_password" })
+		t.eq(ok_query(d, "select 6 as z")[1].z, 6)
+		d:disconnect()
+	end)
 	t.check("auth: a wrong password makes connect raise", function()
 		t.eq(t.raises(mysql.connect, with { password = "wrong" }), sc.error)
 		t.eq(t.raises(mysql.connect, with { user = "nobody" }), sc.error)

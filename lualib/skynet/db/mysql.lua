@@ -129,6 +129,8 @@ local auth_plugins = {
 	end,
 }
 
+mysql._auth_plugins = auth_plugins	-- for tests
+
 ---------------------------------------------------------------------------------------------
 -- wire format
 
@@ -506,7 +508,9 @@ local function login(db, opts)
 	return function(ch)
 		local hello = ch:response(login_packet)
 		local g = parse_greeting(db, hello.payload)
-		local plugin = g.plugin or "mysql_native_password"
+		-- opts._auth_plugin (tests only) answers the greeting with another plugin, so that the
+		-- server asks to switch
+		local plugin = opts._auth_plugin or g.plugin or "mysql_native_password"
 		local flags = CAP.LONG_PASSWORD | CAP.FOUND_ROWS | CAP.LONG_FLAG | CAP.CONNECT_WITH_DB
 			| CAP.IGNORE_SPACE | CAP.PROTOCOL_41 | CAP.INTERACTIVE | CAP.IGNORE_SIGPIPE
 			| CAP.TRANSACTIONS | CAP.SECURE_CONNECTION | CAP.MULTI_STATEMENTS
