@@ -2,8 +2,8 @@
 """A line-protocol server for the socketchannel tests (loopback, one thread per connection).
 
 usage: lineserver.py PORTFILE
-Binds 127.0.0.1 on a free port, writes the port to PORTFILE, then serves until stdin closes
-or it is killed. Each request is one line; replies are lines:
+Binds 127.0.0.1 on a free port, writes the port to PORTFILE, then serves until it is killed
+(run.sh stops it by PID). Each request is one line; replies are lines:
   AUTH <pw>            -> "OK" when pw is "good", else "BAD" and the connection is closed
   ECHO <text>          -> "<text>"
   DROP                 -> the connection is closed, no reply
