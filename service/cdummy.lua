@@ -33,43 +33,38 @@ function cmd.REGISTER(name, handle)
 	end
 end
 
--- a local ".name" or a known global name answers at once; others wait for REGISTER
+-- A local ".name" is answered at once (with nothing when there is none), and
+-- so is a registered global name; any other waits for its REGISTER.
 function cmd.QUERYNAME(name)
 	if name:sub(1, 1) == "." then
 		return skynet.retpack(skynet.localname(name))
 	end
-	if names[name] then
-		return skynet.retpack(names[name])
+	local handle = names[name]
+	if handle ~= nil then
+		return skynet.retpack(handle)
 	end
 	local list = name_waiters[name] or {}
 	name_waiters[name] = list
-	table.insert(list, skynet.response())
+	list[#list + 1] = skynet.response()
 end
 
-function cmd.LINK(id)
-	skynet.ret()
-end
-
-function cmd.CONNECT(id)
-	skynet.error("Can't connect to other harbor in single node mode")
-end
-
-local function on_command(_, _, command, ...)
-	local f = cmd[command]
-	if not f then
-		error("cdummy: unknown command " .. tostring(command))
-	end
-	f(...)
-end
+-- A single node has no other harbors to link to.
+cmd.LINK = function() skynet.ret() end
+cmd.CONNECT = function() skynet.error("Can't connect to other harbor in single node mode") end
 
 skynet.start(function()
 	if tonumber(skynet.getenv "harbor") ~= 0 then
 		error("cdummy serves harbor = 0 only")
 	end
-	skynet.dispatch("lua", on_command)
 	-- the harbor service's notices ("Q name" for a name nobody registered) need no handling
 	skynet.dispatch("text", function() end)
-
+	skynet.dispatch("lua", function(_, _, command, ...)
+		local f = cmd[command]
+		if not f then
+			error("cdummy: unknown command " .. tostring(command))
+		end
+		f(...)
+	end)
 	harbor_service = skynet.launch("harbor", 0, skynet.self())
 	if harbor_service == nil then
 		-- keep the node usable for local work; only global names are lost

@@ -2,113 +2,135 @@
 --   QUERY k1 k2 ...        -> value at the path, or nil
 --   UPDATE k1 k2 ... value -> previous value; wakes WAITs on that leaf
 --   WAIT k1 k2 ...         -> value, once the leaf is set
+--
+-- Paths are walked with loops over the arguments.  A path stops at its first
+-- nil key.
 
 local skynet = require "skynet"
 
-local data = {}		-- the tree
-local waits = {}	-- the same paths, leading to lists of waiting responses
-local LEAF = {}		-- key marking a node of `waits` as a list of waiters
+local data = {}		-- the tree of values
+local waits = {}	-- the tree of waiters: inner nodes and lists, told apart by LEAF
+local LEAF = {}		-- waits node[LEAF]: true for a list of responses, false for a branch
 
-local function lookup(node, key, ...)
-	if node == nil or key == nil then
-		return node
+-- The value at the path, or nil.
+local function get(...)
+	local node = data[(...)]
+	if node == nil then
+		return	-- nothing at all under the first key
 	end
-	return lookup(node[key], ...)
+	local n = select("#", ...)
+	local i = 2
+	while node ~= nil and i <= n do
+		local key = select(i, ...)
+		if key == nil then
+			break
+		end
+		node = node[key]
+		i = i + 1
+	end
+	return node
 end
 
-local function query(key, ...)
-	local node = data[key]
-	if node ~= nil then
-		return lookup(node, ...)
+-- Sets the last argument at the path of the others, making the missing
+-- tables on the way.  Returns the value replaced and the new one.
+local function update(...)
+	local args = table.pack(...)
+	local last = math.max(args.n, 2)
+	local node = data
+	for i = 1, last - 2 do
+		local key = args[i]
+		local sub = node[key]
+		if sub == nil then
+			sub = {}
+			node[key] = sub
+		end
+		node = sub
+	end
+	local key, value = args[last - 1], args[last]
+	local old = node[key]
+	node[key] = value
+	return old, value
+end
+
+-- Takes out the list of waiters on the path (the arguments of UPDATE, value
+-- last).  A list met before the end of the path waited on what is now a
+-- branch: those waiters fail.
+local function take_waiters(...)
+	local args = table.pack(...)
+	local node = waits
+	for i = 1, args.n do
+		local key = args[i]
+		local sub = key ~= nil and node[key]
+		if not sub then
+			return nil
+		end
+		if sub[LEAF] then
+			node[key] = nil
+			if args.n - i == 1 then
+				return sub
+			end
+			for _, answer in ipairs(sub) do
+				answer(false)
+			end
+			return nil
+		end
+		node = sub
 	end
 end
 
--- store along the path; returns old value and new value
-local function store(node, key, value, ...)
-	if select("#", ...) == 0 then
-		local old = node[key]
-		node[key] = value
-		return old, value
-	end
-	if node[key] == nil then
-		node[key] = {}
-	end
-	return store(node[key], value, ...)
-end
-
--- remove and return the waiter list at the path that was just set; a wait on
--- a branch of it fails instead
-local function take_waiters(node, key, ...)
-	if key == nil then
-		return
-	end
+-- node[key] made as a list (leaf) or a branch, or checked to be one already
+local function waits_child(node, key, leaf)
 	local sub = node[key]
 	if sub == nil then
-		return
+		sub = { [LEAF] = leaf }
+		node[key] = sub
 	end
-	if sub[LEAF] then
-		node[key] = nil
-		if select("#", ...) ~= 1 then
-			for _, respond in ipairs(sub) do
-				respond(false)
-			end
-			return
-		end
-		return sub
-	end
-	return take_waiters(sub, ...)
+	assert(sub[LEAF] == leaf)
+	return sub
 end
 
-local function add_waiter(node, key, nextkey, ...)
-	local sub = node[key]
-	if nextkey == nil then
-		if sub == nil then
-			sub = { [LEAF] = true }
-			node[key] = sub
-		else
-			assert(sub[LEAF])
-		end
-		sub[#sub + 1] = skynet.response()
-	else
-		if sub == nil then
-			sub = { [LEAF] = false }
-			node[key] = sub
-		else
-			assert(sub[LEAF] == false)
-		end
-		return add_waiter(sub, nextkey, ...)
+local function add_waiter(...)
+	local keys = table.pack(...)
+	local node = waits
+	local i = 1
+	while keys[i + 1] ~= nil do
+		node = waits_child(node, keys[i], false)
+		i = i + 1
 	end
+	local list = waits_child(node, keys[i], true)
+	list[#list + 1] = skynet.response()
 end
 
 local command = {}
 
-command.QUERY = query
+command.QUERY = get
 
 function command.UPDATE(...)
-	local old, value = store(data, ...)
-	if old ~= nil or value == nil then
-		return old
-	end
-	local list = take_waiters(waits, ...)
-	if list then
-		for _, respond in ipairs(list) do
-			respond(true, value)
+	local old, value = update(...)
+	-- only a leaf set for the first time wakes anybody (and answers nothing)
+	if old == nil and value ~= nil then
+		for _, answer in ipairs(take_waiters(...) or {}) do
+			answer(true, value)
 		end
+		return
 	end
+	return old
+end
+
+local function wait(...)
+	local value = get(...)
+	if value == nil then
+		return add_waiter(...)
+	end
+	skynet.retpack(value)
 end
 
 skynet.start(function()
 	skynet.dispatch("lua", function(_, _, cmd, ...)
 		if cmd == "WAIT" then
-			local value = query(...)
-			if value ~= nil then
-				skynet.ret(skynet.pack(value))
-			else
-				add_waiter(waits, ...)
-			end
-		else
-			local f = assert(command[cmd])
-			skynet.ret(skynet.pack(f(...)))
+			return wait(...)
 		end
+		local f = assert(command[cmd])
+		skynet.retpack(f(...))
 	end)
 end)
