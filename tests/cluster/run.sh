@@ -4,9 +4,11 @@
 #          mid-call (its caller gets an error, the others keep working); a name registered
 #          twice.
 #  cluster: two nodes calling, sending, 1 MB replies, reload, a peer restarted, garbage at
-#          the cluster port (see cluster_*.lua).
-# SKYNET_UPSTREAM=<built upstream tree> adds the interop pairs (ours <-> upstream's), else
-# they are skipped.
+#          the cluster port (see cnode_*.lua).
+# SKYNET_UPSTREAM=<built upstream tree> adds the interop pairs (ours <-> upstream's) and
+# upstream's testharborlink and cluster examples on both stacks (upstream-examples.sh), else
+# they are skipped. An argument runs one part: harbor, cluster, interop, harbor-interop,
+# cluster-interop, examples.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 root=$(pwd)
@@ -116,6 +118,15 @@ if [ -n "$upstream" ]; then
 	""|interop|cluster-interop)
 		cluster_test up ours
 		cluster_test ours up ;;
+	esac
+	case $only in
+	""|interop|examples)
+		sh tests/cluster/upstream-examples.sh "$upstream" > "$out/upstream-examples.out" 2>&1
+		grep -E "^(PASS|FAIL|    )" "$out/upstream-examples.out"
+		p=$(sed -n 's/^upstream-examples: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$out/upstream-examples.out")
+		f=$(sed -n 's/^upstream-examples: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$out/upstream-examples.out")
+		[ -n "$p" ] || { p=0; f=1; tail -5 "$out/upstream-examples.out"; }
+		passed=$((passed + p)); failed=$((failed + f)) ;;
 	esac
 else
 	echo "skip interop with upstream's stack (set SKYNET_UPSTREAM=<built upstream tree>)"
