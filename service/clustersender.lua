@@ -84,7 +84,8 @@ end
 -- next request tries again
 local function changenode(called, h, p)
 	if not h then
-		skynet.error("Close cluster sender", node, channel._host, channel._port)
+		skynet.error(string.format("Close cluster sender %s (%s%s)", node, tostring(channel._host),
+			channel._port and ":" .. channel._port or ""))
 		channel:close()
 	else
 		channel:changehost(h, p and tonumber(p))

@@ -96,6 +96,28 @@ cluster_test() {
 	for n in ca cb; do cp "$out/$n.log" "$out/$n-$1-$2.log"; done
 }
 
+# our examples/cluster1.lua and cluster2.lua (config.c1, config.c2), on free ports
+examples_test() {
+	pa=$(free_port); pb=$(free_port)
+	d=$out/examples; mkdir -p "$d"
+	for f in cluster1.lua cluster2.lua clustername.lua; do
+		sed "s/2528/$pa/g; s/2529/$pb/g" "examples/$f" > "$d/$f"
+	done
+	for c in 1 2; do
+		sed "s#^include .*#include \"$root/examples/config.path\"#; s#^cluster = .*#cluster = \"$d/clustername.lua\"#" \
+			"examples/config.c$c" > "$d/config.c$c"
+		echo "luaservice = \"$d/?.lua;\" .. luaservice" >> "$d/config.c$c"
+	done
+	start_node ex1 "$d/config.c1"
+	expect ex1 "listening as node db2" "examples: cluster1 listens as db and db2"
+	start_node ex2 "$d/config.c2"
+	expect ex2 "cluster2: db back[[:space:]]+42" "examples: cluster2 ran (name, handle, proxy, 200 KB, reload)"
+	expect ex1 "ping from cluster2 throug" "examples: a send through the proxy arrived"
+	expect ex1 "ping from cluster2 by clu" "examples: a cluster.send arrived"
+	stop_node ex2
+	stop_node ex1
+}
+
 upstream=${SKYNET_UPSTREAM:-}
 if [ -n "$upstream" ]; then
 	upstream=$(cd "$upstream" && pwd) || exit 1
@@ -107,6 +129,9 @@ case $only in
 esac
 case $only in
 ""|cluster) cluster_test ours ours ;;
+esac
+case $only in
+""|examples) examples_test ;;
 esac
 if [ -n "$upstream" ]; then
 	case $only in
