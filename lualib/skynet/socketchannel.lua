@@ -46,8 +46,9 @@ local default_link_methods = {
 ---------------------------------------------------------------------------------------------
 -- waiters: one per request that expects a reply
 
-local function new_waiter()
-	return { co = running(), done = false }
+-- reader: the function that reads its reply (order mode)
+local function new_waiter(reader)
+	return { co = running(), done = false, reader = reader }
 end
 
 -- A reply (ok, data) reached the waiter.
@@ -110,10 +111,10 @@ local function drop_link(ch, link, err)
 	else
 		local q = link.queue
 		for i = link.head, link.tail do
-			local e = q[i]
+			local w = q[i]
 			q[i] = nil
-			if e then
-				fail(e.waiter, err)
+			if w then
+				fail(w, err)
 			end
 		end
 		link.head, link.tail = 1, 0
@@ -155,23 +156,23 @@ local function read_in_order(ch, link)
 	local co = running()
 	while not link.dead do
 		local h = link.head
-		local e = link.queue[h]
-		if e == nil then
+		local w = link.queue[h]
+		if w == nil then
 			link.idle = co
 			skynet.wait(co)
 			link.idle = nil
 		else
-			local ok, rok, data = pcall(read_reply, e.reader, link)
+			local ok, rok, data = pcall(read_reply, w.reader, link)
 			if link.dead then
 				break
 			end
 			link.queue[h] = nil
 			link.head = h + 1
 			if ok then
-				deliver(e.waiter, rok, data)
+				deliver(w, rok, data)
 			else
 				local msg = error_message(rok)
-				fail(e.waiter, msg)
+				fail(w, msg)
 				drop_link(ch, link, msg)
 			end
 		end
@@ -442,13 +443,15 @@ end
 
 -- Queues a wait for a reply on link: a reader function (order mode) or a session.
 local function wait_reply(ch, link, response)
-	local w = new_waiter()
+	local w
 	if link.sessions then
+		w = new_waiter()
 		link.sessions[response] = w
 	else
+		w = new_waiter(response)
 		local t = link.tail + 1
 		link.tail = t
-		link.queue[t] = { reader = response, waiter = w }
+		link.queue[t] = w
 		local idle = link.idle
 		if idle then
 			link.idle = nil

@@ -61,8 +61,34 @@ local function put_bulk(out, v, index)
 	end
 end
 
--- One command: name followed by n arguments taken from args[1..n]; returns out's pieces.
+local counts = {}	-- "*<n>\r\n" of small n
+for i = 1, 64 do
+	counts[i] = "*" .. i .. "\r\n"
+end
+
+local function bulk_of(v, index)
+	if v == nil then
+		error(string.format("redis: argument #%d is nil", index), 4)
+	end
+	local s = tostring(v)
+	return "$" .. #s .. "\r\n" .. s .. "\r\n"
+end
+
+-- A short command is joined into one string here (no coroutine switch while it is built).
+local SHORT = 16
+local scratch = {}
+
+-- One command: name followed by n arguments taken from args[1..n]; returns a string (a short
+-- command) or a list of pieces.
 local function encode(name, args, n, out)
+	if out == nil and n <= SHORT then
+		scratch[1] = counts[n + 1]
+		scratch[2] = bulk_of(name, 0)
+		for i = 1, n do
+			scratch[i + 2] = bulk_of(args[i], i)
+		end
+		return tconcat(scratch, "", 1, n + 2)
+	end
 	out = out or new_out()
 	push(out, "*" .. (n + 1) .. "\r\n")
 	put_bulk(out, name, 0)
@@ -159,7 +185,7 @@ setmetatable(command, { __index = function(t, name)
 		else
 			local n = select("#", ...)
 			if n == 0 then
-				msg = encode(NAME, { first }, 1)
+				msg = counts[2] .. bulk_of(NAME, 0) .. bulk_of(first, 1)
 			else
 				msg = encode(NAME, { first, ... }, n + 1)
 			end
@@ -322,10 +348,5 @@ function watch:message()
 		end
 	end
 end
-
-redis._encode = function(...)	-- for redis.cluster: one command as a string
-	return tconcat(encode(...))
-end
-redis._read_reply = read_reply
 
 return redis
