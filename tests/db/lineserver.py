@@ -14,6 +14,7 @@ Binds 127.0.0.1 on a free port, writes the port to PORTFILE, then serves until i
   SPARTS <id> <n>      -> n lines "<id> + p<i>", then "<id> . end" (a reply in parts)
   PAUSE <ms>           -> nothing is read from this connection for <ms> milliseconds
   IGNORE <anything>    -> no reply
+  *<anything>          -> "?bad" and CRLF (what a redis client would take as a malformed reply)
 """
 import socket
 import sys
@@ -43,7 +44,9 @@ def serve(conn):
         for raw in f:
             parts = raw.decode().rstrip("\n").split(" ", 3)
             cmd = parts[0]
-            if cmd == "AUTH":
+            if cmd.startswith("*"):
+                send("?bad\r")
+            elif cmd == "AUTH":
                 if len(parts) > 1 and parts[1] == "good":
                     send("OK")
                 else:

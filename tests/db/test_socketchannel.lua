@@ -282,7 +282,26 @@ local function session_mode()
 	ch:close()
 end
 
+local function custom_and_bad_input()
+	t.check("socket_readline: a channel's own line reader", function()
+		local socket = require "skynet.socket"
+		local ch = sc.channel { host = HOST, port = port, socket_readline = function(sock, sep)
+			return socket.readline(sock[1], sep):upper()
+		end }
+		t.eq(ch:request("ECHO shout\n", line), "SHOUT")
+		ch:close()
+	end)
+	t.check("redis: a server speaking something else fails the call with a message", function()
+		local redis = require "skynet.db.redis"
+		local db = redis.connect { host = HOST, port = port }	-- our line server
+		local e = t.raises(db.get, db, "k")
+		assert(tostring(e):find("redis: unknown reply", 1, true), tostring(e))
+		db:disconnect()
+	end)
+end
+
 skynet.start(function()
+	custom_and_bad_input()
 	order_mode()
 	auth_and_hosts()
 	session_mode()
