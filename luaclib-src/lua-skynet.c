@@ -60,6 +60,9 @@ monotonic_ns(void) {
 #define SLOT_SELF 4
 
 static const char dispatcher_key = 0;
+/* skynet.lua's table { taken = bool }: whether the message being dispatched was handed to a
+ * task (core.dispatch_state). A dispatch that fails before that leaves a caller waiting. */
+static const char dispatch_state_key = 0;
 
 struct dispatcher {
 	lua_State *co;
@@ -76,6 +79,32 @@ dispatch_traceback(lua_State *L) {
 		lua_pushliteral(L, "(no error message)");
 	}
 	return 1;
+}
+
+/* The dispatch of a request failed (its arguments did not unpack, a signal broke in): unless
+ * a task took the request, nobody will answer it, so its caller gets an error now. */
+static void
+answer_untaken(struct skynet_context *ctx, lua_State *co, int type, int session, uint32_t source) {
+	if (lua_rawgetp(co, LUA_REGISTRYINDEX, &dispatch_state_key) != LUA_TTABLE) {
+		lua_pop(co, 1);
+		return;
+	}
+	lua_getfield(co, -1, "taken");
+	int taken = lua_toboolean(co, -1);
+	lua_pop(co, 1);
+	lua_pushboolean(co, 0);
+	lua_setfield(co, -2, "taken");
+	lua_pop(co, 1);
+	if (!taken && session > 0 && source != 0 && type != PTYPE_RESPONSE && type != PTYPE_ERROR)
+		skynet_send(ctx, 0, source, PTYPE_ERROR, session, NULL, 0);
+}
+
+static int
+ldispatch_state(lua_State *L) {
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_settop(L, 1);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &dispatch_state_key);
+	return 0;
 }
 
 static int
@@ -116,6 +145,7 @@ dispatch_message(struct skynet_context *ctx, void *ud, int type, int session,
 			break;
 		}
 		lua_pop(co, 1);
+		answer_untaken(ctx, co, type, session, source);
 	}
 	/* in forward mode the message is passed on, so the core must keep it */
 	return d->forward ? 1 : 0;
@@ -451,6 +481,7 @@ luaopen_skynet_core(lua_State *L) {
 		{ "error", lerror },
 		{ "harbor", lharbor },
 		{ "callback", lcallback },
+		{ "dispatch_state", ldispatch_state },
 		{ "trace", ltrace },
 		{ NULL, NULL },
 	};

@@ -294,18 +294,24 @@ local function adopt_trace(co, p, source)
 	end
 end
 
+-- Whether the message being dispatched was handed to a task. A dispatch that fails before
+-- that (its arguments do not unpack, a signal breaks in) leaves a request unanswered: the C
+-- callback reads this and answers the caller with an error (skynet.core.dispatch_state).
+local dispatch_state = { taken = false }
+if core.dispatch_state then
+	core.dispatch_state(dispatch_state)
+end
+
 -- Runs a request's handler on its unpacked arguments. A message that cannot be unpacked
--- (malformed, or too large for this service's memory limit) is answered with an error at
--- once, so its caller does not wait, and the failure is logged as the dispatch's error.
+-- (malformed, or too large for this service's memory limit) fails the dispatch before any
+-- task takes it, and so gets its error answer.
 local function begin_request(handler, p, session, source, unpacked, ...)
 	if not unpacked then
 		trace_next[source] = nil
-		if session ~= 0 then
-			csend(source, PTYPE_ERROR, session, "")
-		end
 		error(..., 0)
 	end
 	local co = new_task(handler)
+	dispatch_state.taken = true
 	serving[co], requester[co] = session, source
 	adopt_trace(co, p, source)
 	return run(co, session, source, ...)
@@ -381,6 +387,7 @@ function skynet.dispatch_message(...)
 			end
 		end
 	end
+	dispatch_state.taken = false
 	assert(not errors, errors and tconcat(errors, "\n"))
 end
 
