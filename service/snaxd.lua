@@ -9,88 +9,80 @@ local profile = require "skynet.profile"
 local snax = require "skynet.snax"
 
 local snax_name = tostring(...)
-local custom_loader
-do
-	local path = skynet.getenv "snax_loader"
-	if path then
-		custom_loader = assert(dofile(path))
-	end
-end
-
-local methods, pattern = interface(snax_name, _ENV, custom_loader)
-local snax_path = pattern:sub(1, pattern:find("?", 1, true) - 1) .. snax_name .. "/"
+local loader_file = skynet.getenv "snax_loader"
+local methods, pattern = interface(snax_name, _ENV, loader_file and assert(dofile(loader_file)))
+-- the service's own directory: the search pattern up to its '?', then the name
+local snax_path = pattern:match("^[^?]*") .. snax_name .. "/"
 package.path = snax_path .. "?.lua;" .. package.path
 
 SERVICE_NAME = snax_name
 SERVICE_PATH = snax_path
 
-local stats = {}	-- method name -> { count =, time = }
+local stats = {}	-- method name -> { count = calls, time = seconds spent }
+local ready = false	-- between init and exit
 
 local function account(name, elapsed)
-	local s = stats[name]
-	if s == nil then
-		s = { count = 0, time = 0 }
-		stats[name] = s
-	end
-	s.count = s.count + 1
-	s.time = s.time + elapsed
+	local s = stats[name] or { count = 0, time = 0 }
+	stats[name] = s
+	s.count, s.time = s.count + 1, s.time + elapsed
 end
 
 local traceback = debug.traceback
 
-local function reply_with(f, ...)
+local function answer(f, ...)
 	return skynet.ret(skynet.pack(f(...)))
 end
 
-local function timed_call(method, ...)
-	local ok, err
+-- Runs an accept method (nothing to answer) or a response method (its results
+-- are the answer), timed for the profile; an error goes on with its traceback.
+-- (named `timing` and called without a tail call: upstream's tracebacks show it)
+local function timing(method, ...)
 	profile.start()
-	if method[2] == "accept" then
-		ok, err = xpcall(method[4], traceback, ...)
+	local ok, err
+	if method[2] ~= "accept" then
+		ok, err = xpcall(answer, traceback, method[4], ...)
 	else
-		ok, err = xpcall(reply_with, traceback, method[4], ...)
+		ok, err = xpcall(method[4], traceback, ...)
 	end
 	account(method[3], profile.stop())
 	assert(ok, err)
 end
 
-skynet.start(function()
-	local ready = false
+local function nothing() end
 
-	local function dispatch(_, _, id, ...)
-		local method = methods[id]
-		if method[2] ~= "system" then
-			assert(ready, "Init first")
-			return timed_call(method, ...)
-		end
-		local hook = method[3]
-		if hook == "hotfix" then
-			local hotfix = require "snax.hotfix"
-			skynet.ret(skynet.pack(hotfix(methods, ...)))
-		elseif hook == "profile" then
-			skynet.ret(skynet.pack(stats))
-		elseif hook == "init" then
-			assert(not ready, "Already init")
-			local f = method[4] or function() end
-			f(...)
-			skynet.ret()
-			skynet.info_func(function()
-				return stats
-			end)
-			ready = true
-		else
-			assert(ready, "Never init")
-			assert(hook == "exit")
-			local f = method[4] or function() end
-			f(...)
-			skynet.ret()
-			ready = false
-			skynet.exit()
-		end
+-- One dispatch for every method; the system ones (hotfix, profile, init,
+-- exit) are handled inline, so that tracebacks through them read as upstream's.
+local function dispatch(_, _, id, ...)
+	local method = methods[id]
+	local kind, name = method[2], method[3]
+	if kind ~= "system" then
+		assert(ready, "Init first")
+		timing(method, ...)
+	elseif name == "hotfix" then
+		local hotfix = require "snax.hotfix"
+		skynet.ret(skynet.pack(hotfix(methods, ...)))
+	elseif name == "profile" then
+		skynet.ret(skynet.pack(stats))
+	elseif name == "init" then
+		assert(not ready, "Already init")
+		local initfunc = method[4] or nothing
+		initfunc(...)
+		ready = true
+		skynet.info_func(function() return stats end)
+		skynet.ret()
+	else
+		assert(ready, "Never init")
+		assert(name == "exit")
+		local exitfunc = method[4] or nothing
+		exitfunc(...)
+		ready = false
+		skynet.ret()
+		skynet.exit()
 	end
+end
 
+skynet.start(function()
 	skynet.dispatch("snax", dispatch)
-
 	-- let the lua protocol reach the methods too (for cluster calls)
 	function snax.enablecluster()
 		skynet.dispatch("lua", dispatch)

@@ -83,45 +83,14 @@ function snax.bind(handle, typename)
 	return obj
 end
 
-function snax.rawnewservice(name, ...)
-	local t = snax.interface(name)
-	local handle = skynet.newservice("snaxd", name)
-	assert(bound[handle] == nil)
-	if t.system.init then
-		skynet.call(handle, "snax", t.system.init, ...)
-	end
-	return handle
+-- Calls the system method `what` (init, exit, hotfix, profile) of a snax
+-- service of type typename.
+local function call_system(handle, typename, what, ...)
+	local id = snax.interface(typename).system[what]
+	return skynet.call(handle, "snax", id, ...)
 end
 
-function snax.newservice(name, ...)
-	return snax.bind(snax.rawnewservice(name, ...), name)
-end
-
-function snax.uniqueservice(name, ...)
-	local handle = assert(skynet.call(".service", "lua", "LAUNCH", "snaxd", name, ...))
-	return snax.bind(handle, name)
-end
-
-function snax.globalservice(name, ...)
-	local handle = assert(skynet.call(".service", "lua", "GLAUNCH", "snaxd", name, ...))
-	return snax.bind(handle, name)
-end
-
-function snax.queryservice(name)
-	local handle = assert(skynet.call(".service", "lua", "QUERY", "snaxd", name))
-	return snax.bind(handle, name)
-end
-
-function snax.queryglobal(name)
-	local handle = assert(skynet.call(".service", "lua", "GQUERY", "snaxd", name))
-	return snax.bind(handle, name)
-end
-
-function snax.kill(obj, ...)
-	local t = snax.interface(obj.type)
-	skynet.call(obj.handle, "snax", t.system.exit, ...)
-end
-
+-- inside a snax service: the object of this service, and its way out
 function snax.self()
 	return snax.bind(skynet.self(), SERVICE_NAME)
 end
@@ -130,25 +99,54 @@ function snax.exit(...)
 	snax.kill(snax.self(), ...)
 end
 
-local function unwrap(ok, ...)
-	if ok then
-		return ...
+-- Starts a snaxd of the type (its init, when it has one, gets ...); a handle.
+function snax.rawnewservice(name, ...)
+	local has_init = snax.interface(name).system.init ~= nil
+	local handle = skynet.newservice("snaxd", name)
+	assert(bound[handle] == nil)
+	if has_init then
+		call_system(handle, name, "init", ...)
 	end
-	error(...)
+	return handle
+end
+
+function snax.newservice(name, ...)
+	return snax.bind(snax.rawnewservice(name, ...), name)
+end
+
+-- The snaxd kept unique by service_mgr (".service") under the type name.
+local function managed(command, name, ...)
+	local handle = skynet.call(".service", "lua", command, "snaxd", name, ...)
+	return snax.bind(assert(handle), name)
+end
+
+function snax.uniqueservice(name, ...) return managed("LAUNCH", name, ...) end
+function snax.globalservice(name, ...) return managed("GLAUNCH", name, ...) end
+function snax.queryservice(name) return managed("QUERY", name) end
+function snax.queryglobal(name) return managed("GQUERY", name) end
+
+function snax.kill(obj, ...)
+	call_system(obj.handle, obj.type, "exit", ...)
+end
+
+-- hotfix answers (true, results...) or (false, error)
+local function hotfix_result(ok, ...)
+	if not ok then
+		error(...)
+	end
+	return ...
 end
 
 function snax.hotfix(obj, source, ...)
-	local t = snax.interface(obj.type)
-	return unwrap(skynet.call(obj.handle, "snax", t.system.hotfix, source, ...))
+	return hotfix_result(call_system(obj.handle, obj.type, "hotfix", source, ...))
+end
+
+function snax.profile_info(obj)
+	return call_system(obj.handle, obj.type, "profile")
 end
 
 function snax.printf(fmt, ...)
 	skynet.error(string.format(fmt, ...))
-end
-
-function snax.profile_info(obj)
-	local t = snax.interface(obj.type)
-	return skynet.call(obj.handle, "snax", t.system.profile)
 end
 
 return snax

@@ -7,7 +7,8 @@
 -- code shares state with the service.  A `hotfix` hook in the patch is run
 -- afterwards with the extra arguments; its results are returned.
 
-local interface = require "snax.interface"
+-- (named si, as upstream names it: it shows in tracebacks)
+local si = require "snax.interface"
 
 local getupvalue = debug.getupvalue
 local upvalueid = debug.upvalueid
@@ -102,7 +103,7 @@ local function rebind(vars, f)
 end
 
 local function apply(methods, source, ...)
-	local patch = interface("patch", scratch, function()
+	local patch = si("patch", scratch, function()
 		return load(source, "=patch", "bt", scratch)
 	end)
 	local vars = service_variables(methods)
@@ -115,12 +116,14 @@ local function apply(methods, source, ...)
 			target[4] = f
 		end
 	end
-	local hook = lookup(patch, "system", "hotfix")
-	if hook and hook[4] then
-		return hook[4](...)
+	-- the patch's own hotfix hook runs last, its results go back to the caller
+	local hook = lookup(patch, "system", "hotfix")[4]
+	if hook then
+		return hook(...)
 	end
 end
 
-return function(methods, source, ...)
-	return pcall(apply, methods, source, ...)
+-- hotfix(methods, source, ...) -> true, results of the patch's hotfix | false, error
+return function(...)
+	return pcall(apply, ...)
 end

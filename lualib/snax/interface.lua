@@ -28,19 +28,25 @@ local function search(path, name, G)
 	error(table.concat(errors, "\n"))
 end
 
+-- Why a definition group.NAME = fn is refused, or nil when it is fine.
+local function refusal(group, defined, name, fn)
+	if type(name) ~= "string" then
+		return string.format("%s method only support string", group)
+	elseif type(fn) ~= "function" then
+		return string.format("%s.%s must be function", group, name)
+	elseif defined[name] then
+		return string.format("%s.%s duplicate definition", group, name)
+	end
+end
+
 -- a write-only table that appends each assignment to `methods` under `group`
 local function recorder(methods, group)
 	local defined = {}
 	return setmetatable({}, {
 		__newindex = function(_, name, fn)
-			if type(name) ~= "string" then
-				error(string.format("%s method only support string", group))
-			end
-			if type(fn) ~= "function" then
-				error(string.format("%s.%s must be function", group, name))
-			end
-			if defined[name] then
-				error(string.format("%s.%s duplicate definition", group, name))
+			local why = refusal(group, defined, name, fn)
+			if why then
+				error(why)
 			end
 			defined[name] = true
 			methods[#methods + 1] = { #methods + 1, group, name, fn }
@@ -49,50 +55,49 @@ local function recorder(methods, group)
 end
 
 return function(name, G, loader)
-	loader = loader or search
-
+	local path = assert(skynet.getenv "snax", "please set snax in config file")
 	assert(getmetatable(G) == nil)
-	assert(G.init == nil)
-	assert(G.exit == nil)
-	assert(G.accept == nil)
-	assert(G.response == nil)
+	for _, taken in ipairs { "init", "exit", "accept", "response" } do
+		assert(G[taken] == nil)
+	end
 
-	local methods = {}
-	local system_id = {}
+	-- ids 1..4: the system hooks, in SYSTEM's order
+	local methods, hook_id = {}, {}
 	for id, hook in ipairs(SYSTEM) do
-		system_id[hook] = id
+		hook_id[hook] = id
 		methods[id] = { id, "system", hook }
 	end
 
-	local new_globals = {}
-	local visible = setmetatable({
-		accept = recorder(methods, "accept"),
-		response = recorder(methods, "response"),
-	}, { __index = new_globals })
-
-	local function on_assign(_, key, value)
-		local id = system_id[key]
-		if id then
-			if type(value) ~= "function" then
+	-- While the source runs, G's missing names read as the two method groups
+	-- or as the other globals the source set so far; assignments to new names
+	-- either set a system hook or wait in `later` until the source is done.
+	local groups = { accept = recorder(methods, "accept"), response = recorder(methods, "response") }
+	local later = {}
+	local while_loading = {
+		__index = function(_, key)
+			local group = groups[key]
+			if group ~= nil then
+				return group
+			end
+			return later[key]
+		end,
+		__newindex = function(_, key, value)
+			local id = hook_id[key]
+			if id == nil then
+				later[key] = value
+			elseif type(value) == "function" then
+				methods[id][4] = value
+			else
 				error(string.format("%s must be a function", key))
 			end
-			methods[id][4] = value
-		else
-			new_globals[key] = value
-		end
-	end
+		end,
+	}
 
-	local path = assert(skynet.getenv "snax", "please set snax in config file")
-	local chunk, pattern = loader(path, name, G)
-
-	setmetatable(G, { __index = visible, __newindex = on_assign })
+	local chunk, pattern = (loader or search)(path, name, G)
+	setmetatable(G, while_loading)
 	local ok, err = xpcall(chunk, debug.traceback)
 	setmetatable(G, nil)
 	assert(ok, err)
-
-	for k, v in pairs(new_globals) do
-		G[k] = v
-	end
-
+	for k, v in next, later do rawset(G, k, v) end
 	return methods, pattern
 end
