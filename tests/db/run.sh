@@ -10,7 +10,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 out=tests/out/db
 mkdir -p "$out"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/skynet-db.XXXXXX")
+tmp=$(mktemp -d -t skynet-db.XXXXXX)
 pids=
 cleanup() {
 	for p in $pids; do kill "$p" 2>/dev/null; done
