@@ -192,6 +192,13 @@ local function auth_and_hosts()
 		t.eq(ch:request("ECHO via backup\n", line), "via backup")
 		ch:close()
 	end)
+	t.check("backup: a host name alone takes the channel's port", function()
+		-- the line server listens on 127.0.0.1 only: 127.0.0.2 refuses
+		local ch = sc.channel { host = "127.0.0.2", port = port, backup = { HOST } }
+		ch:connect(true)
+		t.eq(ch:request("ECHO same port\n", line), "same port")
+		ch:close()
+	end)
 	t.check("changehost: moves the channel to another address", function()
 		local ch = sc.channel { host = HOST, port = dead }
 		pcall(ch.connect, ch, true)
