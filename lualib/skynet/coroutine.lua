@@ -7,12 +7,8 @@
 -- outermost task is known to the scheduler; coroutine.thread() finds it.
 
 local raw = coroutine
-local c_create = raw.create
-local c_resume = raw.resume
-local c_yield = raw.yield
-local c_status = raw.status
-local c_running = raw.running
-local c_close = raw.close
+local c_create, c_resume, c_yield, c_close = raw.create, raw.resume, raw.yield, raw.close
+local c_status, c_running = raw.status, raw.running
 local select = select
 
 local M = {
@@ -73,10 +69,11 @@ end
 -- whether co is itself such a task.
 function M.thread(co)
 	co = co or c_running()
-	if ours[co] ~= nil then
-		return root[co], false
+	local is_task = ours[co] == nil
+	if is_task then
+		return co, true
 	end
-	return co, true
+	return root[co], false
 end
 
 function M.status(co)

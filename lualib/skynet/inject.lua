@@ -7,20 +7,15 @@
 
 -- Walk the upvalues of fn (and of functions among them); record tables by name.
 local function gather_tables(into, fn, seen)
-	local i = 1
-	while true do
+	for i = 1, math.huge do
 		local name, value = debug.getupvalue(fn, i)
-		if name == nil then
-			return
-		end
-		local kind = type(value)
-		if kind == "table" then
+		if name == nil then break end
+		if type(value) == "table" then
 			into[name] = value
-		elseif kind == "function" and not seen[value] then
+		elseif type(value) == "function" and not seen[value] then
 			seen[value] = true
 			gather_tables(into, value, seen)
 		end
-		i = i + 1
 	end
 end
 
@@ -42,16 +37,13 @@ return function(skynet, source, filename, args, ...)
 		gather_tables(upvalues, fn, seen)
 	end
 
+	-- `proto`, the protocol classes of skynet.lua, names each dispatch function
 	local by_protocol = {}
-	local protocols = upvalues.proto
-	if protocols then
-		for _, class in pairs(protocols) do
-			local pname, handler = class.name, class.dispatch
-			if pname and handler and not by_protocol[pname] then
-				local t = {}
-				by_protocol[pname] = t
-				gather_tables(t, handler, seen)
-			end
+	for _, class in pairs(upvalues.proto or {}) do
+		local pname, handler = class.name, class.dispatch
+		if pname and handler and by_protocol[pname] == nil then
+			by_protocol[pname] = {}
+			gather_tables(by_protocol[pname], handler, seen)
 		end
 	end
 

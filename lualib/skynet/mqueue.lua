@@ -52,29 +52,21 @@ local function serve(handler)
 	end
 end
 
-function mqueue.register(handler)
+-- a call's answer: (true, results...) or (false, error), raised here
+local function results(ok, ...)
+	if not ok then
+		error(...)
+	end
+	return ...
+end
+
+mqueue.register = function(handler)
 	assert(not registered)
 	registered = true
 	skynet.fork(serve, handler)
 end
-
-local function unwrap(ok, ...)
-	if ok then
-		return ...
-	end
-	error(...)
-end
-
-function mqueue.call(addr, ...)
-	return unwrap(skynet.call(addr, "queue", ...))
-end
-
-function mqueue.send(addr, ...)
-	return skynet.send(addr, "queue", ...)
-end
-
-function mqueue.size()
-	return #inbox
-end
+mqueue.call = function(addr, ...) return results(skynet.call(addr, "queue", ...)) end
+mqueue.send = function(addr, ...) return skynet.send(addr, "queue", ...) end
+mqueue.size = function() return #inbox end
 
 return mqueue

@@ -65,18 +65,12 @@ function M.require(name)
 	if value ~= nil then
 		return value
 	end
-
+	-- The plain require does it: in the main chunk (where nothing can wait),
+	-- and for what is not a Lua file on package.path (or does not compile).
 	local co, main = coroutine.running()
-	if main then
-		return stock_require(name)
-	end
-
-	local path = package.searchpath(name, package.path)
-	if path == nil then
-		return stock_require(name)
-	end
-	local chunk = loadfile(path)
-	if chunk == nil then
+	local path = not main and package.searchpath(name, package.path)
+	local chunk = path and loadfile(path)
+	if not chunk then
 		return stock_require(name)
 	end
 
