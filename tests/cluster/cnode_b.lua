@@ -76,6 +76,12 @@ skynet.start(function()
 	cluster.reload { a2 = addr_a }
 	check(cluster.call("a2", "@echo", "echo", "alias") == "alias", "call a node added by reload")
 	check(not pcall(cluster.call, "nonode", "@echo", "echo", 1), "call to an unknown node fails (nowaiting)")
+	-- a node down at start (nothing listens on its port), up later: here, this very node
+	cluster.reload { c = skynet.getenv "addr_c" }
+	check(not pcall(cluster.call, "c", "@mine", "echo", 1), "call to a node not up yet fails")
+	cluster.register("mine", skynet.newservice "cecho")
+	cluster.open "c"
+	check(cluster.call("c", "@mine", "echo", "later") == "later", "the node that came up later is reached")
 	-- a call in progress when the peer dies
 	local failed
 	skynet.fork(function()

@@ -67,7 +67,8 @@ cluster_test() {
 	pa=$(free_port)
 	addr="addr_a = \"127.0.0.1:$pa\""
 	node_stack "$1"; write_config "$out/ca.config" cnode_a "harbor = 0" "$addr"; exe_a=$exe
-	node_stack "$2"; write_config "$out/cb.config" cnode_b "harbor = 0" "$addr" "stack = \"$2\""; exe_b=$exe
+	pc=$(free_port)
+	node_stack "$2"; write_config "$out/cb.config" cnode_b "harbor = 0" "$addr" "stack = \"$2\"" "addr_c = \"127.0.0.1:$pc\""; exe_b=$exe
 	start_node ca "$out/ca.config" "$exe_a"
 	expect ca "\[cluster-test a\] open" "$tag: node a listens"
 	expect ca "second register of echo: false" "$tag: a name registered twice is refused"
