@@ -4,6 +4,8 @@
  * bson module, as raw pointers.
  *
  *   length(first4)            -> bytes still to read after the 4-byte length
+ *                                (raises when the length is below a header's
+ *                                size or above the server's 48 MB message cap)
  *   reply(rest)               -> true, response_to, document pointer
  *                                (false when too short)
  *   op_msg(id, flags, doc)    -> the complete request message
@@ -27,6 +29,10 @@
 
 /* after the length field: request id, response to, opcode, flags */
 #define REPLY_HEADER 16
+/* a whole message: header, flags, one kind byte and the smallest document */
+#define MIN_MESSAGE (4 + REPLY_HEADER + 1 + 5)
+/* maxMessageSizeBytes of every MongoDB server since 2.6 */
+#define MAX_MESSAGE 48000000
 
 static uint32_t
 le32(const uint8_t *p) {
@@ -69,6 +75,8 @@ lreply(lua_State *L) {
 	if (section[0] != 0)
 		return luaL_error(L, "Unsupported OP_MSG payload type: %d", (int)section[0]);
 	uint32_t doclen = le32(section + 1);
+	if (doclen < 5 || (size_t)doclen > body - 1)
+		return luaL_error(L, "Invalid OP_MSG reply: document length %d", (int)doclen);
 	if ((size_t)doclen != body - 1)
 		return luaL_error(L, "Unsupported OP_MSG reply: >1 section");
 	lua_pushboolean(L, 1);
@@ -83,7 +91,10 @@ llength(lua_State *L) {
 	const uint8_t *s = (const uint8_t *)luaL_checklstring(L, 1, &n);
 	if (n < 4)
 		return luaL_error(L, "Invalid length field (%d bytes)", (int)n);
-	lua_pushinteger(L, (lua_Integer)(int32_t)le32(s) - 4);
+	int64_t total = (int32_t)le32(s);
+	if (total < MIN_MESSAGE || total > MAX_MESSAGE)
+		return luaL_error(L, "Invalid message length %d", (int)total);
+	lua_pushinteger(L, (lua_Integer)(total - 4));
 	return 1;
 }
 
@@ -95,6 +106,8 @@ lop_msg(lua_State *L) {
 	if (doc == NULL)
 		return luaL_error(L, "opmsg require cmd document");
 	uint32_t doclen = le32(doc);
+	if (lua_type(L, 3) == LUA_TUSERDATA && (size_t)doclen > lua_rawlen(L, 3))
+		return luaL_error(L, "opmsg: document length %d past its buffer", (int)doclen);
 	luaL_Buffer b;
 	luaL_buffinitsize(L, &b, 21 + (size_t)doclen);
 	put_le32(&b, 21 + doclen);          /* whole message */
