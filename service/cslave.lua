@@ -128,6 +128,11 @@ local function accept_from(fd)
 		return false
 	end
 	local id = b:byte()
+	if id == 0 or id == tonumber(skynet.getenv "harbor") then
+		skynet.error(string.format("Invalid harbor id %d from fd %d", id, fd))
+		socket.close(fd)
+		return false
+	end
 	if links[id] then
 		skynet.error(string.format("Slave %d exist (fd =%d)", id, fd))
 		socket.close(fd)
