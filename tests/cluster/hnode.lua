@@ -43,6 +43,10 @@ skynet.start(function()
 		return
 	end
 	-- three
+	-- a frame carries at most 16 MB: a larger message is refused here, and the link stays
+	local ok = pcall(skynet.call, h1, "lua", "echo", string.rep("x", 17 * 1024 * 1024))
+	check(not ok, "a 17 MB message to another harbor fails")
+	check(skynet.call(h1, "lua", "echo", "after") == "after|1", "... and the link to harbor 1 still works")
 	harbor.connect(2)
 	check(skynet.call("ECHO2", "lua", "echo", "hi") == "hi|2", "call ECHO2 by name")
 	-- a second registration of a name is refused; the first one stays
