@@ -21,6 +21,7 @@ import socketserver
 import struct
 import sys
 import threading
+import time
 
 # ------------------------------------------------------------------------------------ BSON
 
@@ -197,7 +198,8 @@ DBS = {}            # db name -> collection name -> Collection
 CURSORS = {}        # id -> (namespace, remaining documents)
 NEXT_CURSOR = [1000]
 STATS = {"messages": 0, "violations": [], "moreToCome": 0, "kind1": 0, "connections": 0}
-USERS = {("admin", "skynet_user"): "p@ss,word=1", ("app", "appuser"): "app-pass"}
+USERS = {("admin", "skynet_user"): "p@ss,word=1", ("app", "appuser"): "app-pass",
+         ("admin", "admin"): "123456"}    # the last one is what upstream's testmongodb uses
 ITERATIONS = 4096
 
 
@@ -217,13 +219,34 @@ class CommandError(Exception):
         self.code, self.name = code, name
 
 
+def expire(coll):
+    """TTL indexes: a document whose date field is older than expireAfterSeconds goes (a
+    second late, as mongod's TTL monitor is never immediate)."""
+    now = time.time() * 1000
+    for idx in coll.indexes:
+        ttl = idx.get("expireAfterSeconds")
+        if ttl is None or len(idx["key"]) != 1:
+            continue
+        field = next(iter(idx["key"]))
+
+        def alive(d):
+            present, v = get_path(d, field)
+            if not (present and isinstance(v, Tagged) and v.tag == 0x09):
+                return True
+            (ms,) = struct.unpack("<q", v.raw)
+            return now < ms + ttl * 1000 + 1000
+        coll.docs = [d for d in coll.docs if alive(d)]
+
+
 def get_coll(db, name, create=False):
     colls = DBS.setdefault(db, {})
     if name not in colls:
         if not create:
             return None
         colls[name] = Collection()
-    return colls[name]
+    coll = colls[name]
+    expire(coll)
+    return coll
 
 
 # ------------------------------------------------------------------------ query and update

@@ -4,32 +4,45 @@
 # machine). The server is started here on a free loopback port and stopped by PID.
 # tests/mongo/test_mongo.lua prints "ok <check>" / "not ok <check>: <why>" and "done <count>";
 # every check is one test.
+# SKYNET_UPSTREAM=<built upstream tree> adds upstream's test/testmongodb.lua, run (a copy with
+# the server's port put in) on our stack and on upstream's, each against a fresh server.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 out=tests/out/mongo
 mkdir -p "$out"
 tmp=$(mktemp -d -t skynet-mongo.XXXXXX)
-server=
+pids=
 cleanup() {
-	if [ -n "$server" ]; then
-		kill "$server" 2>/dev/null
-		wait "$server" 2>/dev/null
-	fi
+	for p in $pids; do kill "$p" 2>/dev/null; done
+	for p in $pids; do wait "$p" 2>/dev/null; done
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
+# start_server <name>: a fresh server; sets $port (empty when it did not start).
+start_server() {
+	rm -f "$tmp/$1.port"
+	python3 tests/mongo/mongoserver.py "$tmp/$1.port" < /dev/null > "$tmp/$1.server.log" 2>&1 &
+	server=$!
+	pids="$pids $server"
+	n=100
+	while [ ! -s "$tmp/$1.port" ] && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+	port=$(cat "$tmp/$1.port" 2>/dev/null)
+}
+
+stop_server() {
+	kill "$server" 2>/dev/null
+	wait "$server" 2>/dev/null
+}
+
 passed=0
 failed=0
 
-python3 tests/mongo/mongoserver.py "$tmp/port" < /dev/null > "$tmp/server.log" 2>&1 &
-server=$!
-n=100
-while [ ! -s "$tmp/port" ] && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
-if [ ! -s "$tmp/port" ]; then
+start_server main
+if [ -z "$port" ]; then
 	echo "not ok mongo: the test server did not start"
-	cat "$tmp/server.log"
+	cat "$tmp/main.server.log"
 	echo "mongo: 0 passed, 1 failed"
 	exit 1
 fi
@@ -46,13 +59,14 @@ lualoader = "./lualib/loader.lua"
 lua_path = "./lualib/?.lua;./lualib/?/init.lua"
 lua_cpath = "./luaclib/?.so"
 luaservice = "./tests/mongo/?.lua;./service/?.lua"
-mongo_port = "$(cat "$tmp/port")"
+mongo_port = "$port"
 dead_port = "$dead"
 CFG
 log="$tmp/mongo.log"
 timeout 60 ./skynet "$cfg" > "$log" 2>&1
 rc=$?
-cp "$cfg" "$log" "$tmp/server.log" "$out/" 2>/dev/null
+cp "$cfg" "$log" "$tmp/main.server.log" "$out/" 2>/dev/null
+stop_server
 grep -E '\] (not )?ok ' "$log" | sed 's/^[^]]*\] //'
 passed=$(grep -c '\] ok ' "$log")
 failed=$(grep -c '\] not ok ' "$log")
@@ -64,6 +78,64 @@ if [ -z "$count" ]; then
 elif [ "$count" -ne $((passed + failed)) ]; then
 	echo "not ok mongo: $count checks ran, $((passed + failed)) reported"
 	failed=$((failed + 1))
+fi
+
+# upstream_test <label> <tree>: upstream's testmongodb.lua on the stack of <tree> (its lualib,
+# luaclib, service and executable); one test: it reaches "mongodb test finish." with no error.
+upstream_test() {
+	label=$1 root=$2
+	start_server "up-$label"
+	if [ -z "$port" ]; then
+		echo "not ok testmongodb on $label: the test server did not start"; failed=$((failed + 1)); return
+	fi
+	d="$tmp/up-$label"
+	mkdir -p "$d"
+	sed "s/^port = 27017\$/port = $port/" "$SKYNET_UPSTREAM/test/testmongodb.lua" > "$d/testmongodb.lua"
+	cat > "$d/config" <<CFG
+thread = 2
+harbor = 0
+bootstrap = "snlua bootstrap"
+start = "testmongodb"
+cpath = "$root/cservice/?.so"
+lualoader = "$root/lualib/loader.lua"
+lua_path = "$root/lualib/?.lua;$root/lualib/?/init.lua"
+lua_cpath = "$root/luaclib/?.so"
+luaservice = "$d/?.lua;$root/service/?.lua"
+CFG
+	(cd "$root" && exec ./skynet "$d/config") > "$d/log" 2>&1 &
+	node=$!
+	n=300
+	while [ $n -gt 0 ] && kill -0 "$node" 2>/dev/null && ! grep -q 'mongodb test finish' "$d/log"; do
+		sleep 0.1; n=$((n - 1))
+	done
+	kill "$node" 2>/dev/null
+	wait "$node" 2>/dev/null
+	stop_server
+	cp "$d/log" "$out/testmongodb-$label.log"
+	if grep -q 'mongodb test finish' "$d/log" && ! grep -qiE 'error|failed' "$d/log"; then
+		echo "ok testmongodb (upstream's test) on the $label stack"; passed=$((passed + 1))
+	else
+		echo "not ok testmongodb (upstream's test) on the $label stack; log tail:"
+		tail -n 15 "$d/log" | sed 's/^/    /'
+		failed=$((failed + 1))
+	fi
+	grep -v 'LAUNCH\|KILL' "$d/log" | sed 's/^\[[^]]*\] //' > "$d/lines"
+}
+
+upstream=${SKYNET_UPSTREAM:-}
+if [ -n "$upstream" ]; then
+	upstream=$(cd "$upstream" && pwd)
+	upstream_test ours "$(pwd)"
+	upstream_test upstream "$upstream"
+	if cmp -s "$tmp/up-ours/lines" "$tmp/up-upstream/lines"; then
+		echo "ok testmongodb prints the same lines on both stacks"; passed=$((passed + 1))
+	else
+		echo "not ok testmongodb prints different lines on the two stacks:"
+		diff "$tmp/up-ours/lines" "$tmp/up-upstream/lines" | head -n 20 | sed 's/^/    /'
+		failed=$((failed + 1))
+	fi
+else
+	echo "skip upstream's testmongodb (set SKYNET_UPSTREAM=<built upstream tree>)"
 fi
 echo "mongo: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
