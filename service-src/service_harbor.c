@@ -17,8 +17,9 @@
  * followed by three big-endian 32-bit words: source, (type << 24 | destination & 0xffffff),
  * session.
  *
- * Messages for a harbor whose link is not up yet wait in that harbor's queue; messages for a
- * harbor that is gone are refused with PTYPE_ERROR to the sender. Requests sent over a link
+ * Messages for a harbor whose link is not up yet wait in that harbor's queue (at most
+ * LINK_WAIT_SECONDS: then they are refused, as no such harbor seems to exist); messages for
+ * a harbor that is gone are refused with PTYPE_ERROR to the sender. Requests sent over a link
  * are remembered until their answer comes back, so that every caller still waiting when the
  * link drops gets PTYPE_ERROR. */
 #include "skynet.h"
@@ -36,6 +37,7 @@
 #define FRAME_LIMIT 0x1000000      /* the first length byte must be 0 */
 #define NAME_BUCKETS 256
 #define WAIT_BUCKETS 64
+#define LINK_WAIT_SECONDS 10
 
 /* a message waiting for a link or a name */
 struct queued {
@@ -46,6 +48,7 @@ struct queued {
 	int session;
 	void *data;
 	size_t sz;
+	unsigned since;     /* the tick it was queued at */
 };
 
 struct fifo {
@@ -94,6 +97,8 @@ struct harbor {
 	uint32_t slave;
 	struct gname *names[NAME_BUCKETS];
 	struct link links[REMOTE_MAX];
+	unsigned tick;      /* seconds counted by the timer */
+	int ticking;        /* a timer is pending */
 };
 
 /* ------------------------------------------------------------------ small helpers */
@@ -273,9 +278,48 @@ route(struct harbor *h, uint32_t source, uint32_t handle, int type, int session,
 		skynet_free(data);
 		answer_error(h, handle, source, type, session);
 		return;
-	default:
-		fifo_push(&l->out, make_queued(source, handle, type, session, data, sz));
+	default: {
+		struct queued *q = make_queued(source, handle, type, session, data, sz);
+		q->since = h->tick;
+		fifo_push(&l->out, q);
+		if (!h->ticking) {
+			h->ticking = 1;
+			skynet_command(h->ctx, "TIMEOUT", "100");
+		}
 		return;
+	}
+	}
+}
+
+/* once a second while messages wait for links: those waiting too long are refused */
+static void
+tick(struct harbor *h) {
+	h->tick++;
+	h->ticking = 0;
+	int waiting = 0;
+	for (int id = 1; id < REMOTE_MAX; id++) {
+		struct link *l = &h->links[id];
+		if (l->out.head == NULL || l->state == LINK_UP)
+			continue;
+		if (h->tick - l->out.head->since < LINK_WAIT_SECONDS) {
+			waiting = 1;
+			continue;
+		}
+		int n = 0;
+		struct queued *q = fifo_take_all(&l->out);
+		while (q) {
+			struct queued *next = q->next;
+			answer_error(h, q->handle, q->source, q->type, q->session);
+			skynet_free(q->data);
+			skynet_free(q);
+			q = next;
+			n++;
+		}
+		skynet_error(h->ctx, "Harbor %d did not link within %d s: %d message(s) refused", id, LINK_WAIT_SECONDS, n);
+	}
+	if (waiting) {
+		h->ticking = 1;
+		skynet_command(h->ctx, "TIMEOUT", "100");
 	}
 }
 
@@ -562,6 +606,12 @@ on_message(struct skynet_context *ctx, void *ud, int type, int session, uint32_t
 	case PTYPE_SOCKET:
 		socket_event(h, msg);
 		return 0;
+	case PTYPE_RESPONSE:
+		if (source == 0) {   /* our timer */
+			tick(h);
+			return 0;
+		}
+		/* fall through */
 	default:
 		skynet_error(ctx, "recv invalid message from :%08x, type = %d", source, type);
 		answer_error(h, 0, source, type, session);

@@ -43,6 +43,13 @@ skynet.start(function()
 		return
 	end
 	-- three
+	-- a harbor that never links (77): the message waits, then the caller gets an error
+	local nowhere
+	skynet.fork(function()
+		local t0 = skynet.now()
+		local ok = pcall(skynet.call, 77 << 24 | 1, "lua", "echo", "x")
+		nowhere = not ok and (skynet.now() - t0) // 100
+	end)
 	-- a frame carries at most 16 MB: a larger message is refused here, and the link stays
 	local ok = pcall(skynet.call, h1, "lua", "echo", string.rep("x", 17 * 1024 * 1024))
 	check(not ok, "a 17 MB message to another harbor fails")
@@ -69,5 +76,10 @@ skynet.start(function()
 	local ok = pcall(skynet.call, "ECHO2", "lua", "echo", "x")
 	check(not ok, "a new call to harbor 2 fails at once")
 	check(skynet.call(h1, "lua", "echo", "after") == "after|1", "harbor 1 still answers")
+	for _ = 1, 2000 do
+		if nowhere ~= nil then break end
+		skynet.sleep(1)
+	end
+	check(nowhere and nowhere <= 12, "a call to a harbor that never links fails (after " .. tostring(nowhere) .. " s)")
 	log("TEST DONE")
 end)
