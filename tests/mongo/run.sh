@@ -105,7 +105,7 @@ CFG
 	(cd "$root" && exec ./skynet "$d/config") > "$d/log" 2>&1 &
 	node=$!
 	n=300
-	while [ $n -gt 0 ] && kill -0 "$node" 2>/dev/null && ! grep -q 'mongodb test finish' "$d/log"; do
+	while [ $n -gt 0 ] && kill -0 "$node" 2>/dev/null && ! grep -qs 'mongodb test finish' "$d/log"; do
 		sleep 0.1; n=$((n - 1))
 	done
 	kill "$node" 2>/dev/null
@@ -113,9 +113,9 @@ CFG
 	stop_server
 	cp "$d/log" "$out/testmongodb-$label.log"
 	if grep -q 'mongodb test finish' "$d/log" && ! grep -qiE 'error|failed' "$d/log"; then
-		echo "ok testmongodb (upstream's test) on the $label stack"; passed=$((passed + 1))
+		echo "ok testmongodb (upstream's test) on $label stack"; passed=$((passed + 1))
 	else
-		echo "not ok testmongodb (upstream's test) on the $label stack; log tail:"
+		echo "not ok testmongodb (upstream's test) on $label stack; log tail:"
 		tail -n 15 "$d/log" | sed 's/^/    /'
 		failed=$((failed + 1))
 	fi
@@ -125,13 +125,13 @@ CFG
 upstream=${SKYNET_UPSTREAM:-}
 if [ -n "$upstream" ]; then
 	upstream=$(cd "$upstream" && pwd)
-	upstream_test ours "$(pwd)"
+	upstream_test our "$(pwd)"
 	upstream_test upstream "$upstream"
-	if cmp -s "$tmp/up-ours/lines" "$tmp/up-upstream/lines"; then
+	if cmp -s "$tmp/up-our/lines" "$tmp/up-upstream/lines"; then
 		echo "ok testmongodb prints the same lines on both stacks"; passed=$((passed + 1))
 	else
 		echo "not ok testmongodb prints different lines on the two stacks:"
-		diff "$tmp/up-ours/lines" "$tmp/up-upstream/lines" | head -n 20 | sed 's/^/    /'
+		diff "$tmp/up-our/lines" "$tmp/up-upstream/lines" | head -n 20 | sed 's/^/    /'
 		failed=$((failed + 1))
 	fi
 else
