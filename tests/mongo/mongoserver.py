@@ -12,6 +12,7 @@ Usage: mongoserver.py <portfile>   (listens on a free loopback port, writes it t
 """
 
 import base64
+import copy
 import hashlib
 import hmac
 import os
@@ -492,6 +493,84 @@ def run_pipeline(docs, pipeline):
     return docs
 
 
+# ---------------------------------------------------------------------------- transactions
+
+TXNS = {}           # session id bytes -> {"number": txnNumber, "snapshot": DBS as it was}
+SESSIONS = set()
+
+
+def h_startSession(conn, db, cmd):
+    sid = os.urandom(16)
+    SESSIONS.add(sid)
+    return {"id": {"id": Binary(sid, 4)}, "timeoutMinutes": 30, "ok": 1.0}
+
+
+def h_endSessions(conn, db, cmd):
+    for s in cmd["endSessions"]:
+        SESSIONS.discard(s["id"].data)
+        TXNS.pop(s["id"].data, None)
+    return {"ok": 1.0}
+
+
+def h_commitTransaction(conn, db, cmd):
+    return {"ok": 1.0}      # the work is done in transaction_step
+
+
+h_abortTransaction = h_commitTransaction
+
+
+def no_transaction(number):
+    raise CommandError("Transaction with { txnNumber: %d } has been aborted." % number, 251,
+                       "NoSuchTransaction")
+
+
+def transaction_step(name, db, cmd):
+    """Takes the session fields out of cmd and keeps the transaction's state: a snapshot of the
+    store at startTransaction, put back by abortTransaction."""
+    lsid = cmd.pop("lsid", None)
+    number = cmd.pop("txnNumber", None)
+    autocommit = cmd.pop("autocommit", None)
+    start = cmd.pop("startTransaction", None)
+    if lsid is None:
+        if number is not None or name in ("commitTransaction", "abortTransaction"):
+            raise CommandError("Transaction numbers are only allowed with a session", 50768, "Location50768")
+        return
+    sid = lsid.get("id")
+    if not isinstance(sid, Binary) or sid.subtype != 4 or len(sid.data) != 16:
+        raise CommandError("lsid.id must be a UUID", 14, "TypeMismatch")
+    if sid.data not in SESSIONS:
+        raise CommandError("no such session", 206, "NoSuchSession")
+    if number is None:
+        return
+    if not isinstance(number, Int64):
+        raise CommandError("BSON field 'OperationSessionInfo.txnNumber' is the wrong type 'int', "
+                           "expected type 'long'", 14, "TypeMismatch")
+    if autocommit is not False:
+        raise CommandError("txnNumber may only be provided for multi-document transactions and "
+                           "retryable write commands. autocommit:false was not provided", 50768, "Location50768")
+    if "writeConcern" in cmd and name not in ("commitTransaction", "abortTransaction"):
+        raise CommandError("Cannot set write concern after starting a transaction.", 72, "InvalidOptions")
+    t = TXNS.get(sid.data)
+    if start is True:
+        if t is not None and t["number"] >= number:
+            raise CommandError("a transaction with this number was started already", 225,
+                               "TransactionTooOld")
+        TXNS[sid.data] = {"number": number, "snapshot": copy.deepcopy(DBS)}
+        return
+    if start is not None:
+        raise CommandError("startTransaction may only be true", 2, "BadValue")
+    if t is None or t["number"] != number:
+        no_transaction(number)
+    if name in ("commitTransaction", "abortTransaction"):
+        if db != "admin":
+            raise CommandError("%s may only be run against the admin database." % name, 13, "Unauthorized")
+        del TXNS[sid.data]
+        if name == "abortTransaction":
+            DBS.clear()
+            DBS.update(t["snapshot"])
+        STATS[name] = STATS.get(name, 0) + 1
+
+
 # -------------------------------------------------------------------------------- commands
 
 OPEN_COMMANDS = {"hello", "isMaster", "ismaster", "saslStart", "saslContinue", "getnonce",
@@ -842,7 +921,8 @@ def h_bulkWrite(conn, db, cmd):
 def h_testStats(conn, db, cmd):
     return {"messages": STATS["messages"], "violations": list(STATS["violations"]),
             "moreToCome": STATS["moreToCome"], "kind1": STATS["kind1"],
-            "connections": STATS["connections"], "ok": 1.0}
+            "connections": STATS["connections"], "commits": STATS.get("commitTransaction", 0),
+            "aborts": STATS.get("abortTransaction", 0), "ok": 1.0}
 
 
 HANDLERS = {
@@ -855,6 +935,8 @@ HANDLERS = {
     "listIndexes": h_listIndexes, "dropIndexes": h_dropIndexes, "drop": h_drop,
     "aggregate": h_aggregate, "bulkWrite": h_bulkWrite,
     "testStats": h_testStats, "testCursors": h_testCursors,
+    "startSession": h_startSession, "endSessions": h_endSessions,
+    "commitTransaction": h_commitTransaction, "abortTransaction": h_abortTransaction,
 }
 
 
@@ -1014,6 +1096,7 @@ class Handler(socketserver.BaseRequestHandler):
                     raise CommandError("no such command: '%s'" % name, 59, "CommandNotFound")
                 if self.server.auth and name not in OPEN_COMMANDS and not self.authed:
                     raise CommandError("command %s requires authentication" % name, 13, "Unauthorized")
+                transaction_step(name, db, cmd)
                 reply = handler(self, db, cmd)
             except CommandError as e:
                 reply = {"ok": 0.0, "errmsg": str(e), "code": e.code, "codeName": e.name}
