@@ -1,5 +1,11 @@
--- skynet.harbor: talks to the local ".cslave" (cdummy when harbor = 0) about
--- global names and links to other harbors.
+-- skynet.harbor: global names and links of a master/slave network, through the local
+-- ".cslave" (service/cslave.lua; service/cdummy.lua when harbor = 0).
+--   globalname(name [, handle])  name handle (default: this service) on every harbor
+--   queryname(name)              the handle of a global name (".name": a local one); blocks
+--                                until someone registers it
+--   link(id)                     blocks while harbor id is linked: returns once it is gone
+--   connect(id)                  blocks until harbor id is linked
+--   linkmaster()                 blocks until the master is gone
 
 local skynet = require "skynet"
 
