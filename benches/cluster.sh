@@ -2,7 +2,8 @@
 # Cross-node benchmark, over harbor (master+slave 1 serves, slave 2 calls) and over cluster:
 # sequential skynet.call round trips/s with p50/p99 latency, pipelined sends/s, and 1 MB
 # replies; a pair of nodes of our stack, then a pair of upstream's, on loopback; prints both
-# side by side with ours / upstream (for latency: upstream / ours; above 1, ours is better).
+# side by side with ours / upstream (for latency: upstream / ours; above 1, ours is better),
+# and the cpu seconds both nodes used for the whole run (steadier than rates on a busy box).
 # Usage: sh benches/cluster.sh <upstream skynet tree, built> [runs]
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -57,11 +58,15 @@ pair() {	# stack tree mode -> appends BENCH lines to $out/<stack>.txt
 		config "$out/s.config" "$2" bserver "harbor = 0" "bench_mode = \"cluster\"" "bench_addr = \"127.0.0.1:$pa\""
 		config "$out/c.config" "$2" bclient "harbor = 0" "bench_mode = \"cluster\"" "bench_addr = \"127.0.0.1:$pa\""
 	fi
-	timeout 300 "$exe" "$out/s.config" > "$out/s.log" 2>&1 & sp=$!; pids="$pids $sp"
+	/usr/bin/time -f "%U %S" -o "$out/s.time" timeout 300 "$exe" "$out/s.config" > "$out/s.log" 2>&1 & sp=$!; pids="$pids $sp"
 	wait_for "$out/s.log" "BENCH server ready" || { echo "server of $1 $3 did not start"; kill $sp; return; }
-	timeout 300 "$exe" "$out/c.config" > "$out/c.log" 2>&1
+	/usr/bin/time -f "%U %S" -o "$out/c.time" timeout 300 "$exe" "$out/c.config" > "$out/c.log" 2>&1
 	grep "^BENCH $3" "$out/c.log" >> "$out/$1.txt"
-	kill $sp 2>/dev/null; wait $sp 2>/dev/null
+	# stop the server (the child of time and timeout), then add up the cpu of both nodes
+	for p in $(pgrep -P $sp); do kill $(pgrep -P $p) 2>/dev/null; done
+	wait $sp 2>/dev/null
+	cpu=$(tail -qn1 "$out/s.time" "$out/c.time" | awk '{ s += $1 + $2 } END { print s }')
+	echo "BENCH $3 cpu $cpu s" >> "$out/$1.txt"
 }
 
 : > "$out/ours.txt"; : > "$out/upstream.txt"
@@ -86,19 +91,22 @@ def load(p):
             v = {"rate": float(w[3]), "p50": float(w[6]), "p99": float(w[9])}
         elif w[2] == "send":
             v = {"rate": float(w[3])}
+        elif w[2] == "cpu":	# seconds of both nodes for the whole run
+            v = {"cpu": float(w[3])}
         else:
             v = {"ms": float(w[3])}
         old = best.get(key)
-        if old is None or v.get("rate", -v.get("ms", 0)) > old.get("rate", -old.get("ms", 0)):
+        score = lambda d: d.get("rate", -d.get("ms", d.get("cpu", 0)))
+        if old is None or score(v) > score(old):
             best[key] = v
     return best
 o, u = load(sys.argv[1]), load(sys.argv[2])
 print("%-22s %14s %14s %8s" % ("", "ours", "upstream", "ratio"))
 for key in sorted(o.keys() | u.keys()):
     a, b = o.get(key, {}), u.get(key, {})
-    for m, unit, better_high in (("rate", "/s", True), ("p50", "us", False), ("p99", "us", False), ("ms", "ms", False)):
+    for m, unit, better_high in (("rate", "/s", True), ("p50", "us", False), ("p99", "us", False), ("ms", "ms", False), ("cpu", "s", False)):
         if m in a or m in b:
             x, y = a.get(m), b.get(m)
             r = (x / y if better_high else y / x) if x and y else float("nan")
-            print("%-22s %11.1f %-2s %11.1f %-2s %7.2fx" % ("%s %s %s" % (key[0], key[1], m), x or 0, unit, y or 0, unit, r))
+            print("%-22s %11.1f %-2s %11.1f %-2s %7.2fx" % (("%s %s" % key if m == "cpu" else "%s %s %s" % (key[0], key[1], m)), x or 0, unit, y or 0, unit, r))
 PY
