@@ -8,11 +8,16 @@
  *                                size or above the server's 48 MB message cap)
  *   reply(rest)               -> true, response_to, document pointer
  *                                (false when too short)
- *   op_msg(id, flags, doc)    -> the complete request message
+ *   op_msg(id, flags, doc [, identifier, docs])
+ *                             -> the complete request message; with an
+ *                                identifier, docs (a list) follow the body
+ *                                as one kind-1 section
  *
  * Message layout (little endian): int32 length, int32 request id,
  * int32 response to, int32 opcode (2013 = OP_MSG), uint32 flags, then
- * sections; only a single kind-0 section (one BSON body) is used.
+ * sections: a kind-0 section (the BSON body) and, on requests, at most one
+ * kind-1 section (int32 size, identifier cstring, documents).  Replies are
+ * read with a single kind-0 section.
  */
 
 #define LUA_LIB
@@ -22,6 +27,7 @@
 
 #include <stdint.h>
 #include <string.h>
+#include <limits.h>
 
 #define OPCODE_MSG 2013
 #define FLAG_CHECKSUM (1u << 0)
@@ -98,25 +104,95 @@ llength(lua_State *L) {
 	return 1;
 }
 
+/*
+ * The bytes of a BSON document at idx: a bson userdata, a light pointer
+ * (trusted: its length prefix is all there is) or a string of BSON.  Sets
+ * *len from the document's own length prefix, checked against the buffer
+ * when the buffer's size is known.  NULL when idx holds none of these.
+ */
+static const uint8_t *
+document_at(lua_State *L, int idx, uint32_t *len) {
+	size_t cap = 0;
+	const uint8_t *p = NULL;
+	switch (lua_type(L, idx)) {
+	case LUA_TUSERDATA:
+		p = (const uint8_t *)lua_touserdata(L, idx);
+		cap = lua_rawlen(L, idx);
+		break;
+	case LUA_TLIGHTUSERDATA:
+		p = (const uint8_t *)lua_touserdata(L, idx);
+		if (p == NULL)
+			return NULL;
+		*len = le32(p);
+		return p;
+	case LUA_TSTRING:
+		p = (const uint8_t *)lua_tolstring(L, idx, &cap);
+		break;
+	default:
+		return NULL;
+	}
+	if (cap < 5 || (size_t)le32(p) > cap || le32(p) < 5)
+		luaL_error(L, "opmsg: a document's length does not fit its buffer");
+	*len = le32(p);
+	return p;
+}
+
+/*
+ * op_msg(id, flags, body [, identifier, documents]): with an identifier, the
+ * list of documents goes in one kind-1 section (a document sequence) after
+ * the body, as the server's field `identifier`.
+ */
 static int
 lop_msg(lua_State *L) {
 	int32_t id = (int32_t)luaL_checkinteger(L, 1);
 	int32_t flags = (int32_t)luaL_checkinteger(L, 2);
-	const uint8_t *doc = (const uint8_t *)lua_touserdata(L, 3);
-	if (doc == NULL)
+	uint32_t bodylen = 0;
+	const uint8_t *body = document_at(L, 3, &bodylen);
+	if (body == NULL)
 		return luaL_error(L, "opmsg require cmd document");
-	uint32_t doclen = le32(doc);
-	if (lua_type(L, 3) == LUA_TUSERDATA && (size_t)doclen > lua_rawlen(L, 3))
-		return luaL_error(L, "opmsg: document length %d past its buffer", (int)doclen);
+	size_t idlen = 0;
+	const char *ident = luaL_optlstring(L, 4, NULL, &idlen);
+	lua_Integer ndocs = 0;
+	uint64_t seqlen = 0;
+	if (ident) {
+		luaL_checktype(L, 5, LUA_TTABLE);
+		ndocs = luaL_len(L, 5);
+		seqlen = 4 + idlen + 1;
+		for (lua_Integer i = 1; i <= ndocs; i++) {
+			uint32_t n = 0;
+			lua_rawgeti(L, 5, i);
+			if (document_at(L, -1, &n) == NULL)
+				return luaL_error(L, "opmsg: document %d of the sequence is not bson", (int)i);
+			lua_pop(L, 1);
+			seqlen += n;
+		}
+	}
+	uint64_t total = 16 + 4 + 1 + (uint64_t)bodylen + (ident ? 1 + seqlen : 0);
+	if (total > MAX_MESSAGE)
+		return luaL_error(L, "opmsg: message of %d bytes is over the %d byte limit",
+			(int)(total > INT32_MAX ? INT32_MAX : total), MAX_MESSAGE);
 	luaL_Buffer b;
-	luaL_buffinitsize(L, &b, 21 + (size_t)doclen);
-	put_le32(&b, 21 + doclen);          /* whole message */
+	luaL_buffinitsize(L, &b, (size_t)total);
+	put_le32(&b, (uint32_t)total);      /* whole message */
 	put_le32(&b, (uint32_t)id);
 	put_le32(&b, 0);                    /* response to */
 	put_le32(&b, OPCODE_MSG);
 	put_le32(&b, (uint32_t)flags);
-	luaL_addchar(&b, 0);                /* section kind: body */
-	luaL_addlstring(&b, (const char *)doc, doclen);
+	luaL_addchar(&b, 0);                /* section kind 0: the body */
+	luaL_addlstring(&b, (const char *)body, bodylen);
+	if (ident) {
+		luaL_addchar(&b, 1);            /* section kind 1: a document sequence */
+		put_le32(&b, (uint32_t)seqlen);
+		luaL_addlstring(&b, ident, idlen);
+		luaL_addchar(&b, 0);
+		for (lua_Integer i = 1; i <= ndocs; i++) {
+			uint32_t n = 0;
+			lua_rawgeti(L, 5, i);
+			const uint8_t *d = document_at(L, -1, &n);
+			lua_pop(L, 1);              /* the table keeps it alive */
+			luaL_addlstring(&b, (const char *)d, n);
+		}
+	}
 	luaL_pushresult(&b);
 	return 1;
 }

@@ -943,6 +943,7 @@ HANDLERS = {
 # ------------------------------------------------------------------------------- the wire
 
 OP_MSG = 2013
+MAX_BSON = 16 * 1024 * 1024
 CHECKSUM, MORE_TO_COME, EXHAUST = 1 << 0, 1 << 1, 1 << 16
 
 
@@ -971,7 +972,9 @@ def parse_op_msg(msg):
         if kind == 0:
             if body is not None:
                 raise ValueError("two kind-0 sections")
+            start = i
             body, i = decode_doc(msg, i, end)
+            body_size = i - start
         elif kind == 1:
             (size,) = struct.unpack_from("<i", msg, i)
             stop = i + size
@@ -995,7 +998,7 @@ def parse_op_msg(msg):
         STATS["kind1"] += 1
     if not isinstance(body.get("$db"), str):
         raise ValueError("no $db in the command")
-    return req_id, flags, body
+    return req_id, flags, body, body_size
 
 
 REPLY_ID = [0]
@@ -1072,7 +1075,7 @@ class Handler(socketserver.BaseRequestHandler):
         with LOCK:
             STATS["messages"] += 1
             try:
-                req_id, flags, cmd = parse_op_msg(msg)
+                req_id, flags, cmd, body_size = parse_op_msg(msg)
             except (ValueError, BSONError, struct.error, UnicodeDecodeError) as e:
                 violation(str(e))
                 return False
@@ -1092,6 +1095,9 @@ class Handler(socketserver.BaseRequestHandler):
                 return not close
             try:
                 handler = HANDLERS.get(name)
+                if body_size > MAX_BSON + 16 * 1024:
+                    raise CommandError("BSONObj size: %d is invalid. Size must be between 0 and %d(16MB)"
+                                       % (body_size, MAX_BSON), 10334, "BSONObjectTooLarge")
                 if handler is None:
                     raise CommandError("no such command: '%s'" % name, 59, "CommandNotFound")
                 if self.server.auth and name not in OPEN_COMMANDS and not self.authed:

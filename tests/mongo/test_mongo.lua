@@ -95,6 +95,18 @@ skynet.start(function()
 		eq(m2:sub(17, 20), le32(2), "moreToCome flag")
 		raises(driver.op_msg, 1, 0, nil)
 	end)
+	check("wire: op_msg with a kind-1 document sequence, and the 48 MB cap", function()
+		local body = bson.encode_order("insert", "t", "$db", "d")
+		local d1, d2 = bson.encode { a = 1 }, bson.encode { b = "xy" }
+		local seq = tostring(d1) .. tostring(d2)
+		local m = driver.op_msg(9, 0, body, "documents", { d1, tostring(d2) })
+		local want_seq = "\1" .. le32(4 + #"documents" + 1 + #seq) .. "documents\0" .. seq
+		eq(m, le32(#m) .. le32(9) .. le32(0) .. le32(2013) .. le32(0) .. "\0" .. tostring(body) .. want_seq, "bytes")
+		has(raises(driver.op_msg, 1, 0, body, "documents", { 42 }), "not bson")
+		has(raises(driver.op_msg, 1, 0, "\5\0\0"), "length")
+		local big = bson.encode { s = string.rep("x", 25000000) }
+		has(raises(driver.op_msg, 1, 0, body, "documents", { big, big }), "limit")
+	end)
 	check("wire: reply and length read a server's OP_MSG and refuse what they cannot read", function()
 		local body = tostring(bson.encode_order("ok", 1, "n", 3))
 		local rest = le32(99) .. le32(42) .. le32(2013) .. le32(0) .. "\0" .. body
@@ -176,6 +188,25 @@ skynet.start(function()
 		ok, err, r = people:raw_safe_insert(bson.encode { name = "c7", age = 7 })
 		assert(ok, err)
 		eq(people:find():count(), 9, "count")
+	end)
+	check("insert: a batch over 16 MB goes as a kind-1 document sequence", function()
+		local big = db.big
+		big:drop()
+		local before = stats(c).kind1
+		local chunk = string.rep("z", 4 * 1024 * 1024)
+		local list = {}
+		for i = 1, 5 do
+			list[i] = { n = i, blob = chunk }
+		end
+		local ok, err, r = big:safe_batch_insert(list)
+		assert(ok, err)
+		eq(r.n, 5)
+		eq(stats(c).kind1, before + 1, "kind-1 sections the server saw")
+		eq(#big:findOne({ n = 3 }).blob, #chunk)
+		eq(big:find():count(), 5)
+		assert(big:safe_insert { n = 6 })
+		eq(stats(c).kind1, before + 1, "a small insert stays in the body")
+		eq(big:drop().ok, 1)
 	end)
 	check("index: a unique index turns a second insert into (false, duplicate key error)", function()
 		local r = people:createIndex({ name = 1 }, { unique = true, name = "name_unique" })

@@ -432,6 +432,47 @@ local function command_body(db, extra, name, value, ...)
 	return encode_order(name, value, "$db", db.name, ...)
 end
 
+-- A write's list of documents bigger than this goes out of the body, into a kind-1 section
+-- (the body itself may not pass maxBsonObjectSize, 16 MB; a whole message may take 48 MB).
+local SEQUENCE_OVER = 16 * 1024 * 1024 - 64 * 1024
+local SEQUENCE_FIELD = { insert = "documents", update = "updates", delete = "deletes" }
+
+-- Bytes of a list of encoded documents (bson userdata or strings); nil if any is not encoded.
+local function encoded_size(list)
+	local total = 0
+	for _, d in ipairs(list) do
+		local t = type(d)
+		if t ~= "userdata" and t ~= "string" then
+			return nil
+		end
+		total = total + #d
+	end
+	return total
+end
+
+-- The OP_MSG of a command: everything in the body, except an insert's, update's or delete's
+-- list that would make the body too big, which goes as a document sequence.
+local function command_message(db, id, flags, extra, name, value, ...)
+	local field = SEQUENCE_FIELD[name]
+	if field then
+		local args = table.pack(...)
+		for i = 1, args.n - 1, 2 do
+			local list = args[i + 1]
+			if args[i] == field and type(list) == "table" then
+				local size = encoded_size(list)
+				if size and size > SEQUENCE_OVER then
+					table.remove(args, i)
+					table.remove(args, i)
+					local body = command_body(db, extra, name, value, unpack(args, 1, args.n - 2))
+					return driver.op_msg(id, flags, body, field, list)
+				end
+				break
+			end
+		end
+	end
+	return driver.op_msg(id, flags, command_body(db, extra, name, value, ...))
+end
+
 local function channel_of(client)
 	local sock = client.__sock
 	if not sock then
@@ -444,7 +485,7 @@ function Database:runCommand(...)
 	local client = self.connection
 	local sock = channel_of(client)
 	local id = client:genId()
-	local msg = driver.op_msg(id, 0, command_body(self, nil, ...))
+	local msg = command_message(self, id, 0, nil, ...)
 	local pending = client.__pending
 	pending[id] = true
 	local ok, reply = pcall(sock.request, sock, msg, id)
@@ -467,7 +508,7 @@ local NO_ACK = { "writeConcern", { w = 0 } }
 function Database:send_command(...)
 	local client = self.connection
 	local sock = channel_of(client)
-	local msg = driver.op_msg(client:genId(), FLAG_MORE_TO_COME, command_body(self, NO_ACK, ...))
+	local msg = command_message(self, client:genId(), FLAG_MORE_TO_COME, NO_ACK, ...)
 	sock:request(msg)
 	return { ok = 1 }
 end
