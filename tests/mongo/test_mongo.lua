@@ -477,6 +477,35 @@ skynet.start(function()
 		eq(rc.skynet_test:runCommand("count", "people").ok, 1, "logged in")
 		rc:disconnect()
 	end)
+	check("concurrency: 20 coroutines share one client; each gets its own replies", function()
+		local conc = db.conc
+		conc:drop()
+		local results, left = {}, 20
+		for i = 1, 20 do
+			skynet.fork(function()
+				local ok, err = pcall(function()
+					assert(conc:safe_insert { k = i })
+					local got = conc:findOne { k = i }
+					assert(got and got.k == i, "wrong document for " .. i)
+					return all(conc:find({ k = { ["$lte"] = i } }):batchSize(1))
+				end)
+				results[i] = ok or err
+				left = left - 1
+			end)
+		end
+		local deadline = skynet.now() + 1000
+		while left > 0 and skynet.now() < deadline do
+			skynet.sleep(1)
+		end
+		eq(left, 0, "coroutines still waiting")
+		for i = 1, 20 do
+			eq(results[i], true, "coroutine " .. i)
+		end
+		eq(conc:find():count(), 20)
+	end)
+	check("connect: mongo.client to a port nobody listens on raises", function()
+		raises(mongo.client, { host = HOST, port = DEAD })
+	end)
 	check("disconnect: later calls raise", function()
 		local c5 = client()
 		c5:disconnect()
