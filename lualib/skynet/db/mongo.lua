@@ -41,6 +41,8 @@ local mongo = {
 
 local Client, Database, Collection = {}, {}, {}
 local FindCursor, AggregateCursor = {}, {}
+-- metatables kept apart from the method tables, so that db.mt or coll.mt is a collection
+local db_mt, coll_mt
 
 ---------------------------------------------------------------------------------------------
 -- helpers
@@ -328,7 +330,7 @@ function Client:getDB(name)
 		name = name,
 		full_name = name,
 		__cmd = name .. ".$cmd",
-	}, Database.mt)
+	}, db_mt)
 	db.database = db
 	rawset(self, name, db)
 	return db
@@ -407,7 +409,7 @@ end
 ---------------------------------------------------------------------------------------------
 -- databases
 
-Database.mt = {
+db_mt = {
 	__index = function(self, key)
 		local m = Database[key]
 		if m ~= nil then
@@ -523,7 +525,7 @@ function Database:getCollection(name)
 		database = self.database,
 		name = name,
 		full_name = self.full_name .. "." .. name,
-	}, Collection.mt)
+	}, coll_mt)
 	rawset(self, name, coll)
 	return coll
 end
@@ -531,7 +533,7 @@ end
 ---------------------------------------------------------------------------------------------
 -- collections
 
-Collection.mt = {
+coll_mt = {
 	__index = function(self, key)
 		local m = Collection[key]
 		if m ~= nil then
@@ -850,8 +852,8 @@ local function inherit(t)
 	return { __index = t }
 end
 
-FindCursor.mt = inherit(FindCursor)
-AggregateCursor.mt = inherit(AggregateCursor)
+local find_mt = inherit(FindCursor)
+local aggregate_mt = inherit(AggregateCursor)
 
 function Collection:find(query, projection)
 	return setmetatable({
@@ -861,7 +863,7 @@ function Collection:find(query, projection)
 		__sort = EMPTY,
 		__more_size = true,
 		__id = 0,
-	}, FindCursor.mt)
+	}, find_mt)
 end
 
 function FindCursor:__query()
@@ -900,7 +902,7 @@ function Collection:aggregate(pipeline, options)
 		__skip = 0,
 		__limit = 0,
 		__id = 0,
-	}, AggregateCursor.mt)
+	}, aggregate_mt)
 end
 
 -- The pipeline with the cursor's sort, skip, limit (and a final $count) added.
