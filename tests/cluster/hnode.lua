@@ -30,6 +30,11 @@ skynet.start(function()
 	harbor.globalname("ECHO" .. id, echo)
 	log("registered ECHO%d as %s", id, skynet.address(echo))
 	if role == "one" then
+		-- a call by a global name nobody has registered yet: it waits in the harbor until
+		-- harbor 3 (started later) registers ECHO3
+		skynet.fork(function()
+			check(skynet.call("ECHO3", "lua", "echo", "early") == "early|3", "an early call to ECHO3 answered once it registered")
+		end)
 		return
 	end
 	local h1 = harbor.queryname "ECHO1"

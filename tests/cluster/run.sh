@@ -56,6 +56,7 @@ harbor_test() {
 	expect h3 "Global name ECHO1 is registered already" "$tag: a global name registered twice is refused with a log line"
 	grep -E " ok | TEST FAIL " "$out/h3.log" | sed 's/^/    /'
 	expect h1 "slave 2 is down" "$tag: the master saw slave 2 go"
+	expect h1 "ok an early call to ECHO3 answered" "$tag: a call by global name made before the name existed is delivered once registered"
 	stop_node h3
 	stop_node h1
 	for n in h1 h2 h3; do cp "$out/$n.log" "$out/$n-$1-$2-$3.log"; done
