@@ -8,7 +8,9 @@ checksum, $db) and counts what it finds wrong; the test reads the count with the
 command. A few test* commands make it misbehave on purpose: close the connection, send half
 a reply, or send malformed bytes.
 
-Usage: mongoserver.py <portfile>   (listens on a free loopback port, writes it to portfile)
+Usage: mongoserver.py <portfile> [--primary HOST:PORT|none]
+(listens on a free loopback port and writes it to portfile; with --primary it answers hello
+as a secondary of a replica set whose primary is HOST:PORT, or that has none)
 """
 
 import base64
@@ -579,6 +581,15 @@ OPEN_COMMANDS = {"hello", "isMaster", "ismaster", "saslStart", "saslContinue", "
 
 
 def h_hello(conn, db, cmd):
+    primary = conn.server.primary
+    if primary is not None:
+        # a secondary: it names the primary (when it knows one) and the set's hosts
+        me = "127.0.0.1:%d" % conn.server.server_address[1]
+        r = {"ismaster": False, "secondary": True, "me": me, "hosts": [me], "ok": 1.0}
+        if primary != "none":
+            r["primary"] = primary
+            r["hosts"].append(primary)
+        return r
     return {"ismaster": True, "isWritablePrimary": True, "maxBsonObjectSize": 16777216,
             "maxMessageSizeBytes": 48000000, "maxWriteBatchSize": 100000,
             "minWireVersion": 0, "maxWireVersion": 17, "ok": 1.0}
@@ -1123,6 +1134,9 @@ def main():
     portfile = sys.argv[1]
     srv = Server(("127.0.0.1", 0), Handler)
     srv.auth = True
+    # --primary HOST:PORT makes this a secondary that sends clients there; --primary none,
+    # a secondary that knows no primary
+    srv.primary = sys.argv[3] if len(sys.argv) > 3 and sys.argv[2] == "--primary" else None
     port = srv.server_address[1]
     tmp = portfile + ".tmp"
     with open(tmp, "w") as f:

@@ -20,15 +20,17 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-# start_server <name>: a fresh server; sets $port (empty when it did not start).
+# start_server <name> [--primary HOST:PORT|none]: a fresh server; sets $port (empty when it
+# did not start).
 start_server() {
-	rm -f "$tmp/$1.port"
-	python3 tests/mongo/mongoserver.py "$tmp/$1.port" < /dev/null > "$tmp/$1.server.log" 2>&1 &
+	name=$1; shift
+	rm -f "$tmp/$name.port"
+	python3 tests/mongo/mongoserver.py "$tmp/$name.port" "$@" < /dev/null > "$tmp/$name.server.log" 2>&1 &
 	server=$!
 	pids="$pids $server"
 	n=100
-	while [ ! -s "$tmp/$1.port" ] && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
-	port=$(cat "$tmp/$1.port" 2>/dev/null)
+	while [ ! -s "$tmp/$name.port" ] && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+	port=$(cat "$tmp/$name.port" 2>/dev/null)
 }
 
 stop_server() {
@@ -40,9 +42,15 @@ passed=0
 failed=0
 
 start_server main
-if [ -z "$port" ]; then
-	echo "not ok mongo: the test server did not start"
-	cat "$tmp/main.server.log"
+main_port=$port
+main_server=$server
+start_server secondary --primary "127.0.0.1:$main_port"
+secondary_port=$port
+start_server orphan --primary none
+orphan_port=$port
+if [ -z "$main_port" ] || [ -z "$secondary_port" ] || [ -z "$orphan_port" ]; then
+	echo "not ok mongo: the test servers did not start"
+	cat "$tmp"/*.server.log
 	echo "mongo: 0 passed, 1 failed"
 	exit 1
 fi
@@ -59,14 +67,15 @@ lualoader = "./lualib/loader.lua"
 lua_path = "./lualib/?.lua;./lualib/?/init.lua"
 lua_cpath = "./luaclib/?.so"
 luaservice = "./tests/mongo/?.lua;./service/?.lua"
-mongo_port = "$port"
+mongo_port = "$main_port"
+secondary_port = "$secondary_port"
+orphan_port = "$orphan_port"
 dead_port = "$dead"
 CFG
 log="$tmp/mongo.log"
 timeout 60 ./skynet "$cfg" > "$log" 2>&1
 rc=$?
-cp "$cfg" "$log" "$tmp/main.server.log" "$out/" 2>/dev/null
-stop_server
+cp "$cfg" "$log" "$tmp"/*.server.log "$out/" 2>/dev/null
 grep -E '\] (not )?ok ' "$log" | sed 's/^[^]]*\] //'
 passed=$(grep -c '\] ok ' "$log")
 failed=$(grep -c '\] not ok ' "$log")

@@ -508,6 +508,21 @@ skynet.start(function()
 	check("connect: mongo.client to a port nobody listens on raises", function()
 		raises(mongo.client, { host = HOST, port = DEAD })
 	end)
+	check("replica set: a secondary's hello sends the client to the primary", function()
+		local sc = client { port = assert(tonumber(skynet.getenv "secondary_port")) }
+		eq(sc.port, PORT, "the client follows the primary")
+		assert(sc.skynet_test.rs:safe_insert { via = "secondary" })
+		eq(c.skynet_test.rs:findOne({ via = "secondary" }).via, "secondary", "written on the primary")
+		sc:disconnect()
+		local before = stats(c).connections
+		local oc = client { port = assert(tonumber(skynet.getenv "orphan_port")),
+			rs = { { host = HOST, port = assert(tonumber(skynet.getenv "orphan_port")),
+				username = USER, password = PASS, authdb = "admin" }, { host = HOST, port = PORT } } }
+		eq(oc:runCommand("ping").ok, 1, "no primary there: the next host of the list")
+		eq(stats(c).connections, before + 1, "the client went to the listed backup")
+		oc:disconnect()
+		raises(client, { port = assert(tonumber(skynet.getenv "orphan_port")) })
+	end)
 	check("disconnect: later calls raise", function()
 		local c5 = client()
 		c5:disconnect()
