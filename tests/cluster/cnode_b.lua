@@ -82,6 +82,10 @@ skynet.start(function()
 	cluster.register("mine", skynet.newservice "cecho")
 	cluster.open "c"
 	check(cluster.call("c", "@mine", "echo", "later") == "later", "the node that came up later is reached")
+	-- a peer that answers garbage: the call fails, the connection is dropped
+	cluster.reload { bad = skynet.getenv "addr_bad" }
+	check(not pcall(cluster.call, "bad", "@echo", "echo", 1), "a peer answering a malformed frame: the call fails")
+	check(cluster.call("a", "@echo", "echo", "fine") == "fine", "... and node a still answers")
 	-- a call in progress when the peer dies
 	local failed
 	skynet.fork(function()

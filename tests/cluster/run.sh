@@ -68,8 +68,12 @@ cluster_test() {
 	pa=$(free_port)
 	addr="addr_a = \"127.0.0.1:$pa\""
 	node_stack "$1"; write_config "$out/ca.config" cnode_a "harbor = 0" "$addr"; exe_a=$exe
-	pc=$(free_port)
-	node_stack "$2"; write_config "$out/cb.config" cnode_b "harbor = 0" "$addr" "stack = \"$2\"" "addr_c = \"127.0.0.1:$pc\""; exe_b=$exe
+	pc=$(free_port); pbad=$(free_port)
+	node_stack "$2"; write_config "$out/cb.config" cnode_b "harbor = 0" "$addr" "stack = \"$2\"" \
+		"addr_c = \"127.0.0.1:$pc\"" "addr_bad = \"127.0.0.1:$pbad\""; exe_b=$exe
+	timeout 120 python3 tests/cluster/bad_server.py "$pbad" > "$out/bad_server.log" 2>&1 &
+	bad_pid=$!; pids="$pids $bad_pid"
+	wait_log bad_server "listening" 10
 	start_node ca "$out/ca.config" "$exe_a"
 	expect ca "\[cluster-test a\] open" "$tag: node a listens"
 	expect ca "second register of echo: false" "$tag: a name registered twice is refused"
@@ -95,6 +99,7 @@ cluster_test() {
 	grep -E " ok | TEST FAIL " "$out/cb.log" | sed 's/^/    /'
 	stop_node cb
 	stop_node ca
+	kill "$bad_pid" 2>/dev/null; wait "$bad_pid" 2>/dev/null
 	for n in ca cb; do cp "$out/$n.log" "$out/$n-$1-$2.log"; done
 }
 
