@@ -362,7 +362,7 @@ end
 -- bulkWrite (MongoDB 8.0): datas is a list of { op = "insert"|"update"|"delete",
 -- collection = "db.coll", ... }: insert takes `insert` (the document); update takes `filter`,
 -- `update`, and optional multi, upsert, hint, constants, collation; delete takes `filter`,
--- optional multi, hint, collation.
+-- optional multi, hint, collation. (`hit` is taken for `hint` too, as upstream's field.)
 local bulk_op = {
 	insert = function(ns, d)
 		return encode_order("insert", ns, "document", encode(d.insert))
@@ -370,14 +370,14 @@ local bulk_op = {
 	update = function(ns, d)
 		local l = { "update", ns, "filter", encode(d.filter), "updateMods", encode(d.update),
 			"multi", d.multi or false, "upsert", d.upsert or false }
-		push_pair(l, "hint", d.hint)
+		push_pair(l, "hint", d.hint or d.hit)
 		push_pair(l, "constants", d.constants)
 		push_pair(l, "collation", d.collation)
 		return encode_order(unpack(l))
 	end,
 	delete = function(ns, d)
 		local l = { "delete", ns, "filter", encode(d.filter), "multi", d.multi or false }
-		push_pair(l, "hint", d.hint)
+		push_pair(l, "hint", d.hint or d.hit)
 		push_pair(l, "collation", d.collation)
 		return encode_order(unpack(l))
 	end,
