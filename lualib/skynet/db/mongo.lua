@@ -248,7 +248,7 @@ local function login_hook(client)
 end
 
 ---------------------------------------------------------------------------------------------
--- the client
+-- the client (tostring of a client, db or collection reads as upstream's: a tab after the colon)
 
 local client_mt = {
 	__index = function(self, key)
@@ -260,7 +260,7 @@ local client_mt = {
 	end,
 	__tostring = function(self)
 		local port = self.port and (":" .. tostring(self.port)) or ""
-		return "[mongo client : " .. tostring(self.host) .. port .. "]"
+		return "[mongo client :\t" .. tostring(self.host) .. port .. "]"
 	end,
 	-- the channel closes its socket when it is collected: no disconnect needed
 }
@@ -418,7 +418,7 @@ db_mt = {
 		return self:getCollection(key)
 	end,
 	__tostring = function(self)
-		return "[mongo db : " .. self.name .. "]"
+		return "[mongo db :\t" .. self.name .. "]"
 	end,
 }
 
@@ -542,7 +542,7 @@ coll_mt = {
 		return self:getCollection(key)
 	end,
 	__tostring = function(self)
-		return "[mongo collection : " .. self.full_name .. "]"
+		return "[mongo collection :\t" .. self.full_name .. "]"
 	end,
 }
 
@@ -827,7 +827,7 @@ end
 function Cursor:next()
 	local batch = self.__batch
 	if not batch or self.__pos > #batch then
-		error "Call hasNext first"
+		error "Call\thasNext\tfirst"	-- upstream's words, tabs and all
 	end
 	local doc = batch[self.__pos]
 	self.__pos = self.__pos + 1
