@@ -78,6 +78,9 @@ bench: linux
 	sh benches/run.sh $(UPSTREAM)
 	UPSTREAM=$(UPSTREAM) sh benches/socket.sh
 	if [ -n "$(UPSTREAM)" ]; then sh benches/lua.sh $(UPSTREAM); fi
+	UPSTREAM=$(UPSTREAM) sh benches/gate.sh
+	UPSTREAM=$(UPSTREAM) sh benches/http.sh
+	if [ -n "$(UPSTREAM)" ]; then sh benches/sproto.sh $(UPSTREAM); fi
 
 # FUZZ_SECONDS per target (default 60); FUZZ_TARGETS to pick some (fuzz/targets/*.lua).
 fuzz: linux
