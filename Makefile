@@ -81,6 +81,7 @@ bench: linux
 	UPSTREAM=$(UPSTREAM) sh benches/gate.sh
 	UPSTREAM=$(UPSTREAM) sh benches/http.sh
 	if [ -n "$(UPSTREAM)" ]; then sh benches/sproto.sh $(UPSTREAM); fi
+	if [ -n "$(UPSTREAM)" ]; then sh benches/cluster.sh $(UPSTREAM); fi
 
 # FUZZ_SECONDS per target (default 60); FUZZ_TARGETS to pick some (fuzz/targets/*.lua).
 fuzz: linux
