@@ -5,7 +5,8 @@
 #   sh fuzz/run.sh [-runs N | -max_total_time S] [target ...]
 # Every target first replays fuzz/regress/<target>/ (inputs that once failed) and its seeds
 # (fuzz/seeds/<target>/), then fuzzes from a corpus under fuzz/out/corpus/<target>/. A crash
-# leaves its input in fuzz/out/ (move it to fuzz/regress/<target>/ once fixed).
+# leaves its input in fuzz/out/ (move it to fuzz/regress/<target>/ once fixed). FUZZ_OUT
+# names another folder for all of that.
 # The last line is "fuzz: N passed, M failed"; each target prints its execution count.
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -20,7 +21,7 @@ command -v clang >/dev/null 2>&1 || { echo "fuzz: clang is missing"; echo "fuzz:
 lua_inc=target/release/lua/include
 lua_lib=target/release/lua/lib/liblua5.5.a
 [ -f "$lua_lib" ] || { echo "fuzz: run make linux first (no $lua_lib)"; echo "fuzz: 0 passed, 1 failed"; exit 1; }
-out=fuzz/out
+out=${FUZZ_OUT:-fuzz/out}	# binaries, corpora, logs and crash inputs
 mkdir -p "$out"
 modules="luaclib-src/lua-netpack.c luaclib-src/lua-cluster.c luaclib-src/lua-seri.c luaclib-src/lua-crypt.c $(ls luaclib-src/sproto/*.c luaclib-src/bson/*.c)"
 passed=0
