@@ -19,7 +19,12 @@ suite() {
 	fi
 	total_pass=$((total_pass + p))
 	total_fail=$((total_fail + f))
-	[ "$f" -eq 0 ] && [ "$rc" -eq 0 ] || status=1
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "(suite exited $rc: counted as a failure)"
+		f=1
+		total_fail=$((total_fail + 1))
+	fi
+	[ "$f" -eq 0 ] || status=1
 }
 mkdir -p tests/out
 suite sh tests/run-rust-tests.sh
