@@ -191,16 +191,7 @@ local function write(writefunc, code, body, header)
 	elseif t == "function" then
 		out[#out + 1] = "transfer-encoding: chunked\r\n\r\n"
 		writefunc(table.concat(out))
-		while true do
-			local s = body()
-			if not s then
-				break
-			end
-			if s ~= "" then
-				writefunc(string.format("%x\r\n", #s) .. s .. "\r\n")
-			end
-		end
-		writefunc("0\r\n\r\n")
+		internal.write_chunks(writefunc, body)
 	elseif t == "nil" then
 		if code >= 200 and code ~= 204 and code ~= 304 then
 			out[#out + 1] = "content-length: 0\r\n"

@@ -203,6 +203,21 @@ end
 -- transfer-encoding: chunked) or a function giving pieces until nil (sent chunked).
 -- Returns status code, the bytes read past the head, the response header (`recvheader` if
 -- given, filled in).
+-- Sends a chunked body (RFC 9112 7.1): each piece `next_piece()` gives, until nil, then the
+-- last chunk.
+function M.write_chunks(write, next_piece)
+	while true do
+		local s = next_piece()
+		if not s then
+			break
+		end
+		if s ~= "" then
+			write(string.format("%x\r\n", #s) .. s .. "\r\n")
+		end
+	end
+	write("0\r\n\r\n")
+end
+
 function M.request(interface, method, host, url, recvheader, header, content)
 	local write = interface.write
 	local out = { string.format("%s %s HTTP/1.1\r\n", method, url) }
@@ -232,16 +247,7 @@ function M.request(interface, method, host, url, recvheader, header, content)
 		end
 		out[#out + 1] = "\r\n"
 		write(table.concat(out))
-		while true do
-			local s = content()
-			if not s then
-				break
-			end
-			if s ~= "" then
-				write(string.format("%x\r\n", #s) .. s .. "\r\n")
-			end
-		end
-		write("0\r\n\r\n")
+		M.write_chunks(write, content)
 	elseif content then
 		if not chunked and not has_length then
 			out[#out + 1] = string.format("content-length: %d\r\n", #content)
