@@ -128,7 +128,8 @@ impl Context {
         self.message_count.load(Relaxed)
     }
     pub fn signal(&self, sig: c_int) {
-        self.module.signal_instance(self.instance.load(Relaxed), sig);
+        // SAFETY: the instance lives as long as the context.
+        unsafe { self.module.signal_instance(self.instance.load(Relaxed), sig) };
     }
 
     pub fn open_log(&self) {
@@ -153,7 +154,8 @@ impl Context {
         let size = msg.size();
         if self.has_logfile.load(Relaxed) {
             if let Some(f) = self.logfile.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
-                f.output(msg.source, ptype, msg.session, msg.data, size);
+                // SAFETY: a queued payload holds `size` bytes.
+                unsafe { f.output(msg.source, ptype, msg.session, msg.data, size) };
             }
         }
         if pending::is_request(ptype, msg.session, msg.source) {
@@ -199,7 +201,8 @@ impl Context {
 impl Drop for Context {
     fn drop(&mut self) {
         self.close_log();
-        self.module.release_instance(self.instance.load(Relaxed));
+        // SAFETY: the context goes: its instance is released once, here.
+        unsafe { self.module.release_instance(self.instance.load(Relaxed)) };
         // The service is gone for good: its open requests will never be answered otherwise.
         for (caller, session) in self.pending.take_all() {
             answer_error(self.handle, caller, session);
@@ -249,7 +252,8 @@ pub fn launch(name: &str, param: &str) -> Option<u32> {
     // stdout only when its parameter is NULL).
     let cparam = (!param.is_empty()).then(|| CString::new(param.replace('\0', "")).unwrap_or_default());
     let prev = CURRENT.with(|c| c.replace(handle));
-    let r = module.init_instance(instance, ctx.as_c_ptr(), cparam.as_deref());
+    // SAFETY: a fresh instance of this module, and the context made for it.
+    let r = unsafe { module.init_instance(instance, ctx.as_c_ptr(), cparam.as_deref()) };
     CURRENT.with(|c| c.set(prev));
     if r == 0 {
         crate::start::note_launch(handle, name, param);

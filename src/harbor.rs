@@ -69,7 +69,8 @@ fn deliver(rmsg: RemoteMessage, source: u32, session: i32) {
         p.write(rmsg);
         p
     };
-    send_raw(data, source, session);
+    // SAFETY: `data` is the malloc'd block just written; its payload came with `rmsg`.
+    unsafe { send_raw(data, source, session) };
 }
 
 pub fn send_to_handle(destination: u32, source: u32, session: i32, ptype: i32, data: *mut c_void, size: usize) {
@@ -98,7 +99,11 @@ pub fn send_to_name(name: &str, source: u32, session: i32, ptype: i32, data: *mu
 
 /// Sends a remote message built by C code (skynet_harbor_send): ownership of `rmsg` (malloc'd)
 /// and its payload passes to the harbor service.
-pub fn send_raw(rmsg: *mut RemoteMessage, source: u32, session: i32) {
+///
+/// # Safety
+/// `rmsg` is a malloc'd, initialised remote_message whose payload is malloc'd (or NULL);
+/// the caller gives up both.
+pub unsafe fn send_raw(rmsg: *mut RemoteMessage, source: u32, session: i32) {
     let harbor = service();
     let size = std::mem::size_of::<RemoteMessage>();
     let msg = Message::new(source, session, rmsg as *mut c_void, size, PTYPE_SYSTEM);

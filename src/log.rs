@@ -95,7 +95,10 @@ impl<W: Write> ServiceLog<W> {
         let _ = self.out.flush();
     }
 
-    pub fn output(&mut self, source: u32, ptype: i32, session: i32, data: *const c_void, size: usize) {
+    /// # Safety
+    /// `data` points to `size` readable bytes (or is null); for PTYPE_SOCKET it is a socket
+    /// message whose data buffer holds `ud` bytes.
+    pub unsafe fn output(&mut self, source: u32, ptype: i32, session: i32, data: *const c_void, size: usize) {
         let line = if ptype == PTYPE_SOCKET {
             socket_line(data, size)
         } else {

@@ -13,7 +13,7 @@ pub const PTYPE_TAG_DONTCOPY: i32 = 0x10000;
 pub const PTYPE_TAG_ALLOCSESSION: i32 = 0x20000;
 
 /// The type lives in the high 8 bits of `sz`.
-pub const MESSAGE_TYPE_SHIFT: u32 = (usize::BITS - 8) as u32;
+pub const MESSAGE_TYPE_SHIFT: u32 = usize::BITS - 8;
 pub const MESSAGE_TYPE_MASK: usize = usize::MAX >> 8;
 
 #[repr(C)]

@@ -143,7 +143,10 @@ impl Module {
     }
 
     /// `param` None is passed as NULL, as upstream does for a launch without arguments.
-    pub fn init_instance(&self, inst: *mut c_void, ctx: *mut c_void, param: Option<&CStr>) -> c_int {
+    ///
+    /// # Safety
+    /// `inst` comes from this module's create; `ctx` is the live context it serves.
+    pub unsafe fn init_instance(&self, inst: *mut c_void, ctx: *mut c_void, param: Option<&CStr>) -> c_int {
         let param = param.map_or(std::ptr::null(), |p| p.as_ptr());
         match self.init {
             // SAFETY: the module's init with its instance, context and a NUL-terminated (or NULL) param.
@@ -152,14 +155,18 @@ impl Module {
         }
     }
 
-    pub fn release_instance(&self, inst: *mut c_void) {
+    /// # Safety
+    /// `inst` comes from this module's create and is not used afterwards.
+    pub unsafe fn release_instance(&self, inst: *mut c_void) {
         if let Some(f) = self.release {
             // SAFETY: the instance came from this module's create and is released once.
             unsafe { f(inst) }
         }
     }
 
-    pub fn signal_instance(&self, inst: *mut c_void, signal: c_int) {
+    /// # Safety
+    /// `inst` comes from this module's create and is not released yet.
+    pub unsafe fn signal_instance(&self, inst: *mut c_void, signal: c_int) {
         if let Some(f) = self.signal {
             // SAFETY: the module's signal entry; modules must make it thread safe (skynet's rule).
             unsafe { f(inst, signal) }

@@ -390,7 +390,7 @@ mod tests {
         }
         assert_eq!(q.len(), 100);
         for i in 0..100 {
-            assert_eq!(q.pop().unwrap().session, i as i32);
+            assert_eq!(q.pop().unwrap().session, i);
         }
         assert!(q.pop().is_none());
         assert!(!q.in_global());

@@ -10,7 +10,8 @@ use std::ffi::{c_int, c_void};
 #[no_mangle]
 pub unsafe extern "C" fn skynet_harbor_send(rmsg: *mut RemoteMessage, source: u32, session: c_int) {
     if !rmsg.is_null() {
-        harbor::send_raw(rmsg, source, session);
+        // SAFETY: as documented.
+        unsafe { harbor::send_raw(rmsg, source, session) };
     }
 }
 

@@ -60,6 +60,7 @@ pub unsafe extern "C" fn skynet_log_output(
     sz: usize,
 ) {
     if !f.is_null() {
-        ServiceLog::new(CFile(f)).output(source, ptype, session, buffer, sz);
+        // SAFETY: as documented.
+        unsafe { ServiceLog::new(CFile(f)).output(source, ptype, session, buffer, sz) };
     }
 }

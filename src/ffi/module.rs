@@ -35,7 +35,8 @@ pub unsafe extern "C" fn skynet_module_instance_init(
     let Some(m) = (unsafe { m.as_ref() }) else { return 1 };
     // SAFETY: as documented.
     let parm = (!parm.is_null()).then(|| unsafe { CStr::from_ptr(parm) });
-    m.init_instance(inst, ctx, parm)
+    // SAFETY: as documented.
+    unsafe { m.init_instance(inst, ctx, parm) }
 }
 
 /// # Safety
@@ -44,7 +45,8 @@ pub unsafe extern "C" fn skynet_module_instance_init(
 pub unsafe extern "C" fn skynet_module_instance_release(m: *const Module, inst: *mut c_void) {
     // SAFETY: as documented.
     if let Some(m) = unsafe { m.as_ref() } {
-        m.release_instance(inst);
+        // SAFETY: `inst` came from this module's create (the caller's promise).
+        unsafe { m.release_instance(inst) };
     }
 }
 
@@ -54,7 +56,8 @@ pub unsafe extern "C" fn skynet_module_instance_release(m: *const Module, inst: 
 pub unsafe extern "C" fn skynet_module_instance_signal(m: *const Module, inst: *mut c_void, signal: c_int) {
     // SAFETY: as documented.
     if let Some(m) = unsafe { m.as_ref() } {
-        m.signal_instance(inst, signal);
+        // SAFETY: `inst` came from this module's create (the caller's promise).
+        unsafe { m.signal_instance(inst, signal) };
     }
 }
 

@@ -83,10 +83,7 @@ pub unsafe extern "C" fn skynet_context_push(handle: u32, message: *const Messag
     match core::push(handle, m) {
         Ok(()) => 0,
         // The caller keeps the payload on failure, as upstream.
-        Err(m) => {
-            std::mem::forget(m);
-            -1
-        }
+        Err(_) => -1,
     }
 }
 

@@ -130,8 +130,11 @@ impl State {
 /// Slots come in chunks made on first use, so an idle node doesn't carry all 65,536.
 const CHUNK: usize = 1024;
 
+/// One chunk of slots, made on first use.
+type Chunk = OnceLock<Box<[Mutex<State>]>>;
+
 pub struct Table {
-    chunks: Box<[OnceLock<Box<[Mutex<State>]>>]>,
+    chunks: Box<[Chunk]>,
     next_id: AtomicI32,
 }
 
