@@ -4,6 +4,7 @@ use crate::context::{self, Context};
 use crate::env;
 use crate::handle::registry;
 use crate::log;
+use crate::message::Borrowed;
 use crate::timer;
 use std::ffi::CStr;
 use std::sync::atomic::{AtomicU32, Ordering::*};
@@ -185,7 +186,7 @@ pub fn exit_service(ctx: Option<&Context>, handle: u32) {
     };
     let monitor = MONITOR_EXIT.load(Relaxed);
     if monitor != 0 {
-        context::send(ctx, handle, monitor, crate::message::PTYPE_CLIENT, 0, std::ptr::null_mut(), 0);
+        context::send(ctx, handle, monitor, crate::message::PTYPE_CLIENT, 0, Borrowed::from_slice(&[]));
     }
     registry().retire(handle);
 }

@@ -2,8 +2,7 @@
 //! including file, `$NAME` replaced from the process environment). Every key lands in the env.
 
 use crate::env;
-use crate::lua::*;
-use std::ffi::{c_int, CString};
+use crate::ffi::lua;
 
 /// Runs the config file with `include` available and returns its globals as a table.
 const READER: &str = r#"
@@ -47,59 +46,15 @@ return values
 
 /// Reads `path` into the env. Errors are the reason, for the caller to report.
 pub fn load(path: &str) -> Result<(), String> {
-    let cpath = CString::new(path).map_err(|_| "config path contains NUL".to_string())?;
-    // SAFETY: a private Lua state, used on this thread only and closed before returning.
-    unsafe {
-        let l = luaL_newstate();
-        if l.is_null() {
-            return Err("can't create a Lua state to read the config".into());
-        }
-        open_libs(l);
-        let result = read_into_env(l, &cpath);
-        lua_close(l);
-        result
+    if path.contains('\0') {
+        return Err("config path contains NUL".into());
     }
-}
-
-/// # Safety
-/// `l` must be a live Lua state with the standard libraries open.
-unsafe fn read_into_env(l: *mut lua_State, path: &CString) -> Result<(), String> {
-    let name = c"=[skynet config reader]";
-    if luaL_loadbufferx(l, READER.as_ptr() as _, READER.len(), name.as_ptr(), c"t".as_ptr()) != LUA_OK {
-        return Err(to_string(l, -1).unwrap_or_default());
-    }
-    lua_pushlstring(l, path.as_ptr(), path.as_bytes().len());
-    if pcall(l, 1, 1, 0) != LUA_OK {
-        return Err(to_string(l, -1).unwrap_or_else(|| "config error".into()));
-    }
-    let table = lua_gettop(l);
-    lua_pushnil(l);
-    while lua_next(l, table) != 0 {
-        if lua_type(l, -2) != LUA_TSTRING {
-            return Err("config keys must be strings".into());
-        }
-        let key = to_string(l, -2).unwrap_or_default();
-        let value = value_text(l, -1).ok_or_else(|| format!("config key `{key}` has a value that is not a string, number or boolean"))?;
+    for (key, value) in lua::eval_table(READER, c"=[skynet config reader]", path)? {
+        let key = key.ok_or("config keys must be strings")?;
+        let value = value.ok_or_else(|| format!("config key `{key}` has a value that is not a string, number or boolean"))?;
         env::set(&key, &value).map_err(|e| format!("config: {e}"))?;
-        lua_settop(l, -2);
     }
     Ok(())
-}
-
-/// # Safety
-/// `l` live, `idx` valid. Copies numbers before converting so `lua_next` keeps working.
-unsafe fn value_text(l: *mut lua_State, idx: c_int) -> Option<String> {
-    match lua_type(l, idx) {
-        LUA_TBOOLEAN => Some(if lua_toboolean(l, idx) != 0 { "true" } else { "false" }.into()),
-        LUA_TSTRING => to_string(l, idx),
-        LUA_TNUMBER => {
-            lua_pushvalue(l, idx);
-            let s = to_string(l, -1);
-            lua_settop(l, -2);
-            s
-        }
-        _ => None,
-    }
 }
 
 /// The settings the core itself starts from (skynet_imp.h's struct skynet_config).

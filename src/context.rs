@@ -4,26 +4,22 @@ use crate::handle::registry;
 use crate::harbor;
 use crate::log::{self, ServiceLog};
 use crate::message::*;
-use crate::module::Module;
+use crate::ffi::skynet::{Callback, CallbackSlot};
+use crate::module::Instance;
 use crate::monitor::Monitor;
 use crate::pending::{self, Pending};
 use crate::mq::{global, next_queue, MessageQueue};
 use crate::timer;
 use std::cell::Cell;
 use std::ffi::{c_int, c_void, CString};
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU64, AtomicUsize, Ordering::*};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering::*};
 use std::sync::{Arc, Mutex};
-
-/// The C callback: `int cb(ctx, ud, type, session, source, msg, sz)`; non-zero keeps `msg`.
-pub type Callback =
-    unsafe extern "C" fn(*mut c_void, *mut c_void, c_int, c_int, u32, *const c_void, usize) -> c_int;
 
 pub struct Context {
     handle: u32,
-    module: &'static Module,
-    instance: AtomicPtr<c_void>,
-    callback: AtomicUsize,
-    callback_ud: AtomicPtr<c_void>,
+    /// The module instance this service runs (None only in tests): released with it.
+    instance: Option<Instance>,
+    callback: CallbackSlot,
     queue: Arc<MessageQueue>,
     session_id: AtomicI32,
     reserved: AtomicBool,
@@ -93,8 +89,12 @@ impl Context {
     }
 
     pub fn set_callback(&self, ud: *mut c_void, cb: Option<Callback>) {
-        self.callback_ud.store(ud, Relaxed);
-        self.callback.store(cb.map_or(0, |f| f as usize), Release);
+        self.callback.set(ud, cb);
+    }
+
+    /// Queues a message for this service.
+    pub fn push(&self, msg: Message) {
+        self.queue.push(msg);
     }
 
     pub fn new_session(&self) -> i32 {
@@ -128,8 +128,9 @@ impl Context {
         self.message_count.load(Relaxed)
     }
     pub fn signal(&self, sig: c_int) {
-        // SAFETY: the instance lives as long as the context.
-        unsafe { self.module.signal_instance(self.instance.load(Relaxed), sig) };
+        if let Some(i) = &self.instance {
+            i.signal(sig);
+        }
     }
 
     pub fn open_log(&self) {
@@ -147,15 +148,13 @@ impl Context {
         }
     }
 
-    /// Runs the callback on one message; frees the payload unless the callback keeps it.
-    pub fn dispatch(&self, mut msg: Message) {
+    /// Runs the callback on one message; the payload is freed unless the callback keeps it.
+    pub fn dispatch(&self, msg: Message) {
         let prev = CURRENT.with(|c| c.replace(self.handle));
         let ptype = msg.ptype();
-        let size = msg.size();
         if self.has_logfile.load(Relaxed) {
             if let Some(f) = self.logfile.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
-                // SAFETY: a queued payload holds `size` bytes.
-                unsafe { f.output(msg.source, ptype, msg.session, msg.data, size) };
+                f.output(msg.source, ptype, msg.session, msg.payload.bytes());
             }
         }
         if pending::is_request(ptype, msg.session, msg.source) {
@@ -163,29 +162,15 @@ impl Context {
         }
         // One thread dispatches a service at a time: no read-modify-write needed.
         self.message_count.store(self.message_count.load(Relaxed) + 1, Relaxed);
-        let cb = self.callback.load(Acquire);
-        let keep = if cb == 0 {
-            0
+        let Message { source, session, payload, .. } = msg;
+        if self.profile {
+            let start = timer::busy_time();
+            self.cpu_start.store(start, Relaxed);
+            self.callback.call(self, ptype, session, source, payload);
+            let spent = timer::busy_time().saturating_sub(start);
+            self.cpu_cost.store(self.cpu_cost.load(Relaxed) + spent, Relaxed);
         } else {
-            // SAFETY: `cb` was stored from a valid `Callback` by set_callback.
-            let cb: Callback = unsafe { std::mem::transmute::<usize, Callback>(cb) };
-            let ctx = self as *const Context as *mut c_void;
-            let ud = self.callback_ud.load(Relaxed);
-            if self.profile {
-                let start = timer::busy_time();
-                self.cpu_start.store(start, Relaxed);
-                // SAFETY: calling the service's own callback with its own ud, as skynet does.
-                let keep = unsafe { cb(ctx, ud, ptype, msg.session, msg.source, msg.data, size) };
-                let spent = timer::busy_time().saturating_sub(start);
-                self.cpu_cost.store(self.cpu_cost.load(Relaxed) + spent, Relaxed);
-                keep
-            } else {
-                // SAFETY: as above.
-                unsafe { cb(ctx, ud, ptype, msg.session, msg.source, msg.data, size) }
-            }
-        };
-        if keep == 0 {
-            msg.free_payload();
+            self.callback.call(self, ptype, session, source, payload);
         }
         CURRENT.with(|c| c.set(prev));
     }
@@ -201,8 +186,7 @@ impl Context {
 impl Drop for Context {
     fn drop(&mut self) {
         self.close_log();
-        // SAFETY: the context goes: its instance is released once, here.
-        unsafe { self.module.release_instance(self.instance.load(Relaxed)) };
+        drop(self.instance.take());
         // The service is gone for good: its open requests will never be answered otherwise.
         for (caller, session) in self.pending.take_all() {
             answer_error(self.handle, caller, session);
@@ -220,40 +204,20 @@ pub fn launch(name: &str, param: &str) -> Option<u32> {
         log::error(current_handle(), &format!("error: launch {name} failed: no module `{name}` on cpath or built in"));
         return None;
     };
-    let instance = module.create_instance();
-    if instance.is_null() {
+    let Some(instance) = Instance::create(module) else {
         log::error(current_handle(), &format!("error: launch {name} failed: {name}_create returned NULL"));
         return None;
-    }
+    };
     TOTAL.fetch_add(1, SeqCst);
     let profile = PROFILE.load(Relaxed);
     let (handle, ctx) = registry().register(|handle| {
-        Arc::new_cyclic(|me| Context {
-            handle,
-            module,
-            instance: AtomicPtr::new(instance),
-            callback: AtomicUsize::new(0),
-            callback_ud: AtomicPtr::new(std::ptr::null_mut()),
-            queue: MessageQueue::owned_by(handle, me.clone()),
-            session_id: AtomicI32::new(0),
-            reserved: AtomicBool::new(false),
-            retired: AtomicBool::new(false),
-            endless: AtomicBool::new(false),
-            profile,
-            cpu_cost: AtomicU64::new(0),
-            cpu_start: AtomicU64::new(0),
-            message_count: AtomicU64::new(0),
-            logfile: Mutex::new(None),
-            has_logfile: AtomicBool::new(false),
-            pending: Pending::default(),
-        })
+        Arc::new_cyclic(|me| Context::new(handle, Some(instance), MessageQueue::owned_by(handle, me.clone()), profile))
     });
     // No arguments reach the module as NULL, as upstream passes them (a logger writes to
     // stdout only when its parameter is NULL).
     let cparam = (!param.is_empty()).then(|| CString::new(param.replace('\0', "")).unwrap_or_default());
     let prev = CURRENT.with(|c| c.replace(handle));
-    // SAFETY: a fresh instance of this module, and the context made for it.
-    let r = unsafe { module.init_instance(instance, ctx.as_c_ptr(), cparam.as_deref()) };
+    let r = ctx.instance.as_ref().map_or(1, |i| i.init(&ctx, cparam.as_deref()));
     CURRENT.with(|c| c.set(prev));
     if r == 0 {
         crate::start::note_launch(handle, name, param);
@@ -273,27 +237,56 @@ pub fn launch(name: &str, param: &str) -> Option<u32> {
     }
 }
 
-/// A message that will never be handled: free it and tell a waiting sender.
-pub fn bounce(from: u32, mut msg: Message) {
-    msg.free_payload();
+impl Context {
+    fn new(handle: u32, instance: Option<Instance>, queue: Arc<MessageQueue>, profile: bool) -> Context {
+        Context {
+            handle,
+            instance,
+            callback: CallbackSlot::default(),
+            queue,
+            session_id: AtomicI32::new(0),
+            reserved: AtomicBool::new(false),
+            retired: AtomicBool::new(false),
+            endless: AtomicBool::new(false),
+            profile,
+            cpu_cost: AtomicU64::new(0),
+            cpu_start: AtomicU64::new(0),
+            message_count: AtomicU64::new(0),
+            logfile: Mutex::new(None),
+            has_logfile: AtomicBool::new(false),
+            pending: Pending::default(),
+        }
+    }
+}
+
+/// A message that will never be handled: its payload goes, and a waiting sender is told.
+pub fn bounce(from: u32, msg: Message) {
     let ptype = msg.ptype();
-    if msg.source != 0 && ptype != PTYPE_RESPONSE && ptype != PTYPE_ERROR {
-        let _ = push(msg.source, Message::new(from, msg.session, std::ptr::null_mut(), 0, PTYPE_ERROR));
+    let (source, session) = (msg.source, msg.session);
+    drop(msg);
+    if source != 0 && ptype != PTYPE_RESPONSE && ptype != PTYPE_ERROR {
+        let _ = push(source, Message::empty(from, session, PTYPE_ERROR));
     }
 }
 
 /// Tells `caller` that its request `session` to `from` failed.
 fn answer_error(from: u32, caller: u32, session: i32) {
     if harbor::is_remote(caller) {
-        harbor::send_to_handle(caller, from, session, PTYPE_ERROR, std::ptr::null_mut(), 0);
+        harbor::send_to_handle(caller, from, session, PTYPE_ERROR, Payload::empty());
     } else {
-        let _ = push(caller, Message::new(from, session, std::ptr::null_mut(), 0, PTYPE_ERROR));
+        let _ = push(caller, Message::empty(from, session, PTYPE_ERROR));
     }
 }
 
 /// Queues a message for a local service; gives it back if there is no such service.
 pub fn push(handle: u32, msg: Message) -> Result<(), Message> {
-    registry().with(handle, msg, |ctx, m| ctx.queue.push(m))
+    registry().with(handle, msg, |ctx, m| ctx.push(m))
+}
+
+/// Queues the message `make` builds from `value` for a local service; gives `value` back,
+/// unused, if there is no such service (so what it owns is freed as a whole).
+pub fn deliver<T>(handle: u32, value: T, make: impl FnOnce(T) -> Message) -> Result<(), T> {
+    registry().with(handle, value, |ctx, v| ctx.push(make(v)))
 }
 
 /// A handle as the logs name it (formatted only when a log line is written).
@@ -305,25 +298,16 @@ impl std::fmt::Display for Hex {
     }
 }
 
-/// A payload ready to queue: its session (allocated if asked) and a buffer the core owns.
-struct Prepared {
-    session: i32,
-    data: *mut c_void,
-}
-
 /// The checks and conversions both send paths share: the size limit, PTYPE_TAG_ALLOCSESSION,
-/// and the copy unless PTYPE_TAG_DONTCOPY. Err is the return code; an owned payload is freed.
-fn prepare(ctx: Option<&Context>, to: &dyn std::fmt::Display, ptype: i32, session: i32, data: *mut c_void, size: usize) -> Result<Prepared, i32> {
+/// and the copy unless PTYPE_TAG_DONTCOPY. Ok is the session (allocated if asked) and the
+/// payload to queue; Err the return code (a buffer the core owns is freed with `data`).
+fn prepare(ctx: Option<&Context>, to: &dyn std::fmt::Display, ptype: i32, session: i32, data: Borrowed) -> Result<(i32, Payload), i32> {
     let from = ctx.map_or(0, |c| c.handle);
-    let owned = ptype & PTYPE_TAG_DONTCOPY != 0;
     let refuse = |code: i32, why: String| {
         log::error(from, &why);
-        if owned {
-            free(data);
-        }
         Err(code)
     };
-    if size & MESSAGE_TYPE_MASK != size {
+    if data.len() & MESSAGE_TYPE_MASK != data.len() {
         return refuse(-2, format!("error: The message to {to} is too large"));
     }
     let session = if ptype & PTYPE_TAG_ALLOCSESSION == 0 {
@@ -334,24 +318,15 @@ fn prepare(ctx: Option<&Context>, to: &dyn std::fmt::Display, ptype: i32, sessio
             None => return refuse(-1, "error: a session can only be allocated by a service".into()),
         }
     };
-    let data = if owned || data.is_null() { data } else { copy_payload(data, size) };
-    Ok(Prepared { session, data })
+    Ok((session, data.into_payload()))
 }
 
 /// skynet_send: `ptype` carries the DONTCOPY/ALLOCSESSION tags; returns the session, or -1
-/// for a dead or zero destination, -2 for an oversize message. The payload is always consumed
-/// when the core owns it (DONTCOPY) and never when it copies.
-pub fn send(
-    ctx: Option<&Context>,
-    source: u32,
-    destination: u32,
-    ptype: i32,
-    session: i32,
-    data: *mut c_void,
-    size: usize,
-) -> i32 {
+/// for a dead or zero destination, -2 for an oversize message. A buffer given up with
+/// DONTCOPY is always consumed; any other is copied.
+pub fn send(ctx: Option<&Context>, source: u32, destination: u32, ptype: i32, session: i32, data: Borrowed) -> i32 {
     let from = ctx.map_or(0, |c| c.handle);
-    let Prepared { session, data } = match prepare(ctx, &Hex(destination), ptype, session, data, size) {
+    let (session, payload) = match prepare(ctx, &Hex(destination), ptype, session, data) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -363,82 +338,46 @@ pub fn send(
     }
     let source = if source == 0 { from } else { source };
     if destination == 0 {
-        if !data.is_null() {
+        if !payload.is_null() {
             log::error(from, "error: Destination address can't be 0");
-            free(data);
             return -1;
         }
         return session;
     }
     if harbor::is_remote(destination) {
-        harbor::send_to_handle(destination, source, session, ptype, data, size);
+        harbor::send_to_handle(destination, source, session, ptype, payload);
         return session;
     }
-    match push(destination, Message::new(source, session, data, size, ptype)) {
+    match push(destination, Message::new(source, session, payload, ptype)) {
         Ok(()) => session,
-        Err(mut m) => {
-            m.free_payload();
-            -1
-        }
+        Err(_) => -1,
     }
 }
 
 /// skynet_sendname: `:hex` and `.local` names resolve here; other names are global, for the
 /// harbor.
-pub fn send_name(
-    ctx: Option<&Context>,
-    source: u32,
-    name: &str,
-    ptype: i32,
-    session: i32,
-    data: *mut c_void,
-    size: usize,
-) -> i32 {
+pub fn send_name(ctx: Option<&Context>, source: u32, name: &str, ptype: i32, session: i32, data: Borrowed) -> i32 {
     let from = ctx.map_or(0, |c| c.handle);
     let source = if source == 0 { from } else { source };
     let destination = if let Some(hex) = name.strip_prefix(':') {
         u32::from_str_radix(hex, 16).unwrap_or(0)
     } else if let Some(local) = name.strip_prefix('.') {
-        if local == "launcher" && !data.is_null() && size <= 8 {
-            // SAFETY: the caller guarantees `data` points to `size` readable bytes.
-            let payload = unsafe { std::slice::from_raw_parts(data as *const u8, size) };
-            crate::start::launcher_report(from, ptype & 0xff, payload);
+        if local == "launcher" && !data.is_null() && data.len() <= 8 {
+            crate::start::launcher_report(from, ptype & 0xff, data.bytes());
         }
         registry().find_name(local)
     } else {
-        let Prepared { session, data } = match prepare(ctx, &name, ptype, session, data, size) {
+        let (session, payload) = match prepare(ctx, &name, ptype, session, data) {
             Ok(p) => p,
             Err(code) => return code,
         };
-        harbor::send_to_name(name, source, session, ptype & 0xff, data, size);
+        harbor::send_to_name(name, source, session, ptype & 0xff, payload);
         return session;
     };
     if destination == 0 {
-        if ptype & PTYPE_TAG_DONTCOPY != 0 {
-            free(data);
-        }
         return -1;
     }
-    send(ctx, source, destination, ptype, session, data, size)
-}
-
-fn free(data: *mut c_void) {
-    // SAFETY: a payload handed to the core with DONTCOPY is a malloc'd buffer it now owns.
-    unsafe { libc::free(data) }
-}
-
-/// Copies a caller's payload into a fresh malloc'd buffer, NUL-terminated as upstream does.
-fn copy_payload(data: *mut c_void, size: usize) -> *mut c_void {
-    // SAFETY: the caller guarantees `data` points to `size` readable bytes.
-    unsafe {
-        let p = libc::malloc(size + 1) as *mut u8;
-        if p.is_null() {
-            return p as *mut c_void;
-        }
-        std::ptr::copy_nonoverlapping(data as *const u8, p, size);
-        *p.add(size) = 0;
-        p as *mut c_void
-    }
+    send(ctx, source, destination, ptype, session, data)
 }
 
 /// Runs one batch of a service queue on a worker; returns the queue to run next.
@@ -488,46 +427,10 @@ pub fn dispatch_batch(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::module::Builtin;
-
-    unsafe extern "C" fn ok_init(_: *mut c_void, _: *mut c_void, _: *const std::ffi::c_char) -> c_int {
-        0
-    }
-
-    /// A module that does nothing, for tests that need live services.
-    pub(crate) fn idle_module() -> &'static Module {
-        static IDLE: Builtin = Builtin { name: "idle", create: None, init: ok_init, release: None, signal: None };
-        Box::leak(Box::new(Module {
-            name: c"idle".as_ptr(),
-            dl: std::ptr::null_mut(),
-            create: IDLE.create,
-            init: Some(IDLE.init),
-            release: None,
-            signal: None,
-        }))
-    }
 
     pub(crate) fn new_context(handle: u32) -> Arc<Context> {
         TOTAL.fetch_add(1, SeqCst);
-        Arc::new(Context {
-            handle,
-            module: idle_module(),
-            instance: AtomicPtr::new(std::ptr::null_mut()),
-            callback: AtomicUsize::new(0),
-            callback_ud: AtomicPtr::new(std::ptr::null_mut()),
-            queue: MessageQueue::new(handle),
-            session_id: AtomicI32::new(0),
-            reserved: AtomicBool::new(false),
-            retired: AtomicBool::new(false),
-            endless: AtomicBool::new(false),
-            profile: false,
-            cpu_cost: AtomicU64::new(0),
-            cpu_start: AtomicU64::new(0),
-            message_count: AtomicU64::new(0),
-            logfile: Mutex::new(None),
-            has_logfile: AtomicBool::new(false),
-            pending: Pending::default(),
-        })
+        Arc::new(Context::new(handle, None, MessageQueue::new(handle), false))
     }
 
     #[test]

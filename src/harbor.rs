@@ -3,27 +3,11 @@
 
 use crate::context::{self, Context};
 use crate::log;
-use crate::message::{Message, PTYPE_ERROR, PTYPE_RESPONSE, PTYPE_SYSTEM};
-use std::ffi::c_void;
+use crate::message::{Message, Payload, PTYPE_ERROR, PTYPE_RESPONSE, PTYPE_SYSTEM};
 use std::sync::atomic::{AtomicU32, Ordering::*};
 use std::sync::{Arc, Mutex};
 
-pub const GLOBALNAME_LENGTH: usize = 16;
-
-#[repr(C)]
-pub struct RemoteName {
-    pub name: [u8; GLOBALNAME_LENGTH],
-    pub handle: u32,
-}
-
-/// Laid out as C's `struct remote_message`.
-#[repr(C)]
-pub struct RemoteMessage {
-    pub destination: RemoteName,
-    pub message: *const c_void,
-    pub sz: usize,
-    pub ty: i32,
-}
+pub use crate::ffi::harbor::{RemoteBlock, RemoteName, GLOBALNAME_LENGTH};
 
 static LOCAL_HARBOR: AtomicU32 = AtomicU32::new(0);
 static HARBOR_SERVICE: AtomicU32 = AtomicU32::new(0);
@@ -57,68 +41,34 @@ pub fn is_remote(handle: u32) -> bool {
     h != LOCAL_HARBOR.load(Relaxed) && h != 0
 }
 
-/// Moves `rmsg` into a malloc'd block (the harbor service frees it with free()) and sends it.
-fn deliver(rmsg: RemoteMessage, source: u32, session: i32) {
-    // SAFETY: malloc of the struct's size, initialised by a write of the value.
-    let data = unsafe {
-        let p = libc::malloc(std::mem::size_of::<RemoteMessage>()) as *mut RemoteMessage;
-        if p.is_null() {
-            libc::free(rmsg.message as *mut c_void);
-            return;
-        }
-        p.write(rmsg);
-        p
-    };
-    // SAFETY: `data` is the malloc'd block just written; its payload came with `rmsg`.
-    unsafe { send_raw(data, source, session) };
+pub fn send_to_handle(destination: u32, source: u32, session: i32, ptype: i32, payload: Payload) {
+    let to = RemoteName { name: [0; GLOBALNAME_LENGTH], handle: destination };
+    send_block(RemoteBlock::new(to, payload, ptype), source, session);
 }
 
-pub fn send_to_handle(destination: u32, source: u32, session: i32, ptype: i32, data: *mut c_void, size: usize) {
-    let rmsg = RemoteMessage {
-        destination: RemoteName { name: [0; GLOBALNAME_LENGTH], handle: destination },
-        message: data,
-        sz: size,
-        ty: ptype,
-    };
-    deliver(rmsg, source, session);
-}
-
-pub fn send_to_name(name: &str, source: u32, session: i32, ptype: i32, data: *mut c_void, size: usize) {
-    let mut n = [0u8; GLOBALNAME_LENGTH];
-    for (d, s) in n.iter_mut().zip(name.bytes()) {
+pub fn send_to_name(name: &str, source: u32, session: i32, ptype: i32, payload: Payload) {
+    let mut to = RemoteName { name: [0; GLOBALNAME_LENGTH], handle: 0 };
+    for (d, s) in to.name.iter_mut().zip(name.bytes()) {
         *d = s;
     }
-    let rmsg = RemoteMessage {
-        destination: RemoteName { name: n, handle: 0 },
-        message: data,
-        sz: size,
-        ty: ptype,
-    };
-    deliver(rmsg, source, session);
+    send_block(RemoteBlock::new(to, payload, ptype), source, session);
 }
 
-/// Sends a remote message built by C code (skynet_harbor_send): ownership of `rmsg` (malloc'd)
-/// and its payload passes to the harbor service.
-///
-/// # Safety
-/// `rmsg` is a malloc'd, initialised remote_message whose payload is malloc'd (or NULL);
-/// the caller gives up both.
-pub unsafe fn send_raw(rmsg: *mut RemoteMessage, source: u32, session: i32) {
+/// Hands a remote message to the harbor service (it frees the block and its payload).
+pub fn send_block(block: RemoteBlock, source: u32, session: i32) {
     let harbor = service();
-    let size = std::mem::size_of::<RemoteMessage>();
-    let msg = Message::new(source, session, rmsg as *mut c_void, size, PTYPE_SYSTEM);
-    if harbor == 0 || context::push(harbor, msg).is_err() {
-        // SAFETY: the caller handed over a malloc'd remote_message and its payload.
-        let ptype = unsafe {
-            let ptype = (*rmsg).ty;
-            libc::free((*rmsg).message as *mut c_void);
-            libc::free(rmsg as *mut c_void);
-            ptype
-        };
+    let refused = if harbor == 0 {
+        Some(block)
+    } else {
+        context::deliver(harbor, block, |b| Message::new(source, session, b.into_payload(), PTYPE_SYSTEM)).err()
+    };
+    if let Some(block) = refused {
+        let ptype = block.ptype();
+        drop(block);
         log::error(source, "error: no harbor service to route a remote message; dropped");
         // Nobody waits forever: a caller expecting a response gets an error instead.
         if session != 0 && ptype != PTYPE_RESPONSE && ptype != PTYPE_ERROR {
-            let _ = context::push(source, Message::new(0, session, std::ptr::null_mut(), 0, PTYPE_ERROR));
+            let _ = context::push(source, Message::empty(0, session, PTYPE_ERROR));
         }
     }
 }

@@ -11,7 +11,7 @@ pub mod ffi;
 pub mod handle;
 pub mod harbor;
 pub mod log;
-pub mod lua;
+
 pub mod memory;
 pub mod message;
 pub mod module;

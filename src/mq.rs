@@ -379,7 +379,7 @@ mod tests {
     use super::*;
 
     fn msg(n: usize) -> Message {
-        Message::new(1, n as i32, std::ptr::null_mut(), n, 0)
+        Message::empty(1, n as i32, 0)
     }
 
     #[test]
@@ -444,7 +444,7 @@ mod tests {
                 let q = q.clone();
                 std::thread::spawn(move || {
                     for i in 0..10_000 {
-                        q.push(Message::new(t, i, std::ptr::null_mut(), 0, 0));
+                        q.push(Message::empty(t, i, 0));
                     }
                 })
             })

@@ -115,22 +115,10 @@ extern "C" fn on_hangup(_: libc::c_int) {
     HANGUP.store(true, SeqCst);
 }
 
-fn install_signals() {
-    // SAFETY: installing an async-signal-safe handler (it only stores an atomic) and
-    // ignoring SIGPIPE, as every skynet node does.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
-        let mut sa: libc::sigaction = std::mem::zeroed();
-        sa.sa_sigaction = on_hangup as extern "C" fn(libc::c_int) as usize;
-        sa.sa_flags = libc::SA_RESTART;
-        libc::sigfillset(&mut sa.sa_mask);
-        libc::sigaction(libc::SIGHUP, &sa, std::ptr::null_mut());
-    }
-}
 
 /// Starts the node and returns when it has stopped. Errors say why it could not start.
 pub fn start(config: &Config) -> Result<(), String> {
-    install_signals();
+    crate::ffi::sys::install_signals(on_hangup);
     memory::tune_allocator();
     if let Some(pidfile) = &config.daemon {
         daemon::init(pidfile)?;
@@ -138,6 +126,7 @@ pub fn start(config: &Config) -> Result<(), String> {
     harbor::init(config.harbor);
     handle::init(config.harbor);
     module::init(&config.module_path);
+    module::register_builtin(&crate::snlua::SNLUA);
     timer::init();
     socket::init();
     context::set_profile(config.profile);
@@ -191,9 +180,7 @@ fn run_threads(workers: usize) {
     }
     // Queues of services that are gone may still sit in the run queue: free what they hold.
     while let Some(q) = global().pop() {
-        for mut m in q.drain() {
-            m.free_payload();
-        }
+        drop(q.drain());
     }
 }
 
@@ -236,7 +223,7 @@ fn timer_thread() {
         if HANGUP.swap(false, SeqCst) {
             let logger = registry().find_name("logger");
             if logger != 0 {
-                let _ = context::push(logger, Message::new(0, 0, std::ptr::null_mut(), 0, PTYPE_SYSTEM));
+                let _ = context::push(logger, Message::empty(0, 0, PTYPE_SYSTEM));
             }
         }
     }

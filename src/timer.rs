@@ -2,6 +2,7 @@
 //! 64. The timer thread advances it by the real elapsed ticks, so it never drifts.
 
 use crate::context;
+use crate::ffi::sys;
 use crate::message::{Message, PTYPE_RESPONSE};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -144,16 +145,8 @@ fn realtime_cs() -> u64 {
     d.as_secs() * 100 + d.subsec_nanos() as u64 / 10_000_000
 }
 
-fn clock_gettime(id: libc::clockid_t) -> libc::timespec {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: clock_gettime fills the timespec we own.
-    unsafe { libc::clock_gettime(id, &mut ts) };
-    ts
-}
-
 fn monotonic_cs() -> u64 {
-    let ts = clock_gettime(libc::CLOCK_MONOTONIC);
-    ts.tv_sec as u64 * 100 + ts.tv_nsec as u64 / 10_000_000
+    sys::monotonic_us() / 10_000
 }
 
 /// Centiseconds since the node started (skynet_now).
@@ -170,21 +163,19 @@ pub fn start_time() -> u32 {
 /// (~20 ns here) where the thread cpu clock is a system call (~530 ns), and they differ only
 /// while a callback blocks or its worker is preempted.
 pub fn busy_time() -> u64 {
-    let ts = clock_gettime(libc::CLOCK_MONOTONIC);
-    ts.tv_sec as u64 * 1_000_000 + ts.tv_nsec as u64 / 1000
+    sys::monotonic_us()
 }
 
 /// This thread's cpu time in microseconds (skynet_thread_time).
 pub fn thread_time() -> u64 {
-    let ts = clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID);
-    ts.tv_sec as u64 * 1_000_000 + ts.tv_nsec as u64 / 1000
+    sys::thread_cpu_us()
 }
 
 /// Sends `handle` a PTYPE_RESPONSE with `session` after `ticks` centiseconds (now if <= 0).
 /// Returns the session, or -1 if the service is gone for an immediate timeout.
 pub fn timeout(handle: u32, ticks: i32, session: i32) -> i32 {
     if ticks <= 0 {
-        let msg = Message::new(0, session, std::ptr::null_mut(), 0, PTYPE_RESPONSE);
+        let msg = Message::empty(0, session, PTYPE_RESPONSE);
         if context::push(handle, msg).is_err() {
             return -1;
         }
@@ -218,7 +209,7 @@ pub fn update() {
         }
         c.current.fetch_add(1, Ordering::Relaxed);
         for e in fired {
-            let msg = Message::new(0, e.session, std::ptr::null_mut(), 0, PTYPE_RESPONSE);
+            let msg = Message::empty(0, e.session, PTYPE_RESPONSE);
             // A service gone before its timer fired simply misses it.
             let _ = context::push(e.handle, msg);
         }

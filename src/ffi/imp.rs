@@ -57,7 +57,7 @@ pub unsafe extern "C" fn skynet_main(argc: c_int, argv: *const *const c_char) ->
         eprintln!("usage: skynet <config file>");
         return 1;
     };
-    crate::lua::init_code_cache();
+    crate::ffi::lua::init_code_cache();
     let run = || -> Result<(), String> {
         config::load(&path)?;
         let config = Config::from_env()?;

@@ -60,7 +60,12 @@ pub unsafe extern "C" fn skynet_log_output(
     sz: usize,
 ) {
     if !f.is_null() {
-        // SAFETY: as documented.
-        unsafe { ServiceLog::new(CFile(f)).output(source, ptype, session, buffer, sz) };
+        let payload: &[u8] = if buffer.is_null() {
+            &[]
+        } else {
+            // SAFETY: as documented.
+            unsafe { std::slice::from_raw_parts(buffer as *const u8, sz) }
+        };
+        ServiceLog::new(CFile(f)).output(source, ptype, session, payload);
     }
 }

@@ -2,7 +2,7 @@
 //! skynet_malloc family are plain libc calls (also exported as symbols for modules built
 //! against headers that did not map them to libc).
 
-use crate::lua::{lua_State, lua_createtable};
+use crate::ffi::lua::{lua_State, lua_createtable};
 use crate::{log, memory};
 use std::ffi::{c_char, c_int, c_void};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};

@@ -7,13 +7,16 @@ pub mod handle;
 pub mod harbor;
 pub mod imp;
 pub mod log;
+pub mod lua;
 pub mod malloc;
 pub mod module;
 pub mod monitor;
 pub mod mq;
+pub mod payload;
 pub mod server;
 pub mod skynet;
 pub mod socket;
+pub mod sys;
 pub mod timer;
 
 use crate::context::Context;

@@ -1,12 +1,39 @@
 //! skynet_mq.h: message queues. A `struct message_queue *` handed to C carries one reference
 //! of the queue; functions that take one back say so.
 
-use crate::message::Message;
+use crate::message::{Message, Payload, MESSAGE_TYPE_MASK, MESSAGE_TYPE_SHIFT};
 use crate::mq::{global, MessageQueue};
 use std::ffi::{c_int, c_void};
 use std::sync::Arc;
 
-pub type DropFn = unsafe extern "C" fn(*mut Message, *mut c_void);
+/// Laid out as C's `struct skynet_message`: the type is in the high 8 bits of `sz`.
+#[repr(C)]
+pub struct CMessage {
+    pub source: u32,
+    pub session: c_int,
+    pub data: *mut c_void,
+    pub sz: usize,
+}
+
+impl CMessage {
+    /// The message as C sees it; its payload now belongs to whoever holds the C struct.
+    pub fn from_message(m: Message) -> CMessage {
+        let sz = m.size() | ((m.ptype() as usize & 0xff) << MESSAGE_TYPE_SHIFT);
+        CMessage { source: m.source, session: m.session, data: m.payload.into_raw(), sz }
+    }
+
+    /// Takes the message (and its payload) over from C.
+    ///
+    /// # Safety
+    /// `data` is NULL or a malloc'd block of the size in `sz`, given up by the C side.
+    pub unsafe fn into_message(self) -> Message {
+        // SAFETY: the caller's promise.
+        let payload = unsafe { Payload::from_raw(self.data, self.sz & MESSAGE_TYPE_MASK) };
+        Message::new(self.source, self.session, payload, (self.sz >> MESSAGE_TYPE_SHIFT) as i32)
+    }
+}
+
+pub type DropFn = unsafe extern "C" fn(*mut CMessage, *mut c_void);
 
 /// Borrows the queue behind `q` without touching its count.
 ///
@@ -58,11 +85,11 @@ pub unsafe extern "C" fn skynet_mq_release(q: *mut MessageQueue, drop_func: Opti
     }
     // SAFETY: as documented.
     let q = unsafe { Arc::from_raw(q as *const MessageQueue) };
-    for mut m in q.drain() {
+    for m in q.drain() {
         match drop_func {
             // SAFETY: the caller's drop function takes each message with its ud.
-            Some(f) => unsafe { f(&mut m, ud) },
-            None => m.free_payload(),
+            Some(f) => unsafe { f(&mut CMessage::from_message(m), ud) },
+            None => drop(m),
         }
     }
 }
@@ -80,7 +107,7 @@ pub unsafe extern "C" fn skynet_mq_handle(q: *mut MessageQueue) -> u32 {
 /// # Safety
 /// `q` is a live queue pointer; `message` is writable.
 #[no_mangle]
-pub unsafe extern "C" fn skynet_mq_pop(q: *mut MessageQueue, message: *mut Message) -> c_int {
+pub unsafe extern "C" fn skynet_mq_pop(q: *mut MessageQueue, message: *mut CMessage) -> c_int {
     if q.is_null() || message.is_null() {
         return 1;
     }
@@ -88,7 +115,7 @@ pub unsafe extern "C" fn skynet_mq_pop(q: *mut MessageQueue, message: *mut Messa
     match unsafe { borrow(q) }.pop() {
         Some(m) => {
             // SAFETY: `message` is writable (documented).
-            unsafe { message.write(m) };
+            unsafe { message.write(CMessage::from_message(m)) };
             0
         }
         None => 1,
@@ -98,12 +125,12 @@ pub unsafe extern "C" fn skynet_mq_pop(q: *mut MessageQueue, message: *mut Messa
 /// # Safety
 /// `q` is a live queue pointer; `message` is a readable skynet_message the queue now owns.
 #[no_mangle]
-pub unsafe extern "C" fn skynet_mq_push(q: *mut MessageQueue, message: *const Message) {
+pub unsafe extern "C" fn skynet_mq_push(q: *mut MessageQueue, message: *const CMessage) {
     if q.is_null() || message.is_null() {
         return;
     }
     // SAFETY: as documented.
-    unsafe { borrow(q).push(message.read()) };
+    unsafe { borrow(q).push(message.read().into_message()) };
 }
 
 /// # Safety

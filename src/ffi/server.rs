@@ -3,7 +3,8 @@
 use super::{context, text};
 use crate::context::{self as core, Context};
 use crate::handle::registry;
-use crate::message::Message;
+use crate::message::{Message, Payload};
+use super::mq::CMessage;
 use crate::monitor::Monitor;
 use crate::mq::MessageQueue;
 use std::ffi::{c_char, c_int, c_void};
@@ -74,16 +75,19 @@ pub unsafe extern "C" fn skynet_context_handle(ctx: *mut c_void) -> u32 {
 /// # Safety
 /// `message` points to a valid skynet_message whose payload the core now owns on success.
 #[no_mangle]
-pub unsafe extern "C" fn skynet_context_push(handle: u32, message: *const Message) -> c_int {
+pub unsafe extern "C" fn skynet_context_push(handle: u32, message: *const CMessage) -> c_int {
     if message.is_null() {
         return -1;
     }
     // SAFETY: the caller passes a readable skynet_message.
-    let m = unsafe { std::ptr::read(message) };
+    let m = unsafe { std::ptr::read(message).into_message() };
     match core::push(handle, m) {
         Ok(()) => 0,
         // The caller keeps the payload on failure, as upstream.
-        Err(_) => -1,
+        Err(m) => {
+            let _still_the_callers = m.payload.into_raw();
+            -1
+        }
     }
 }
 
@@ -100,7 +104,9 @@ pub unsafe extern "C" fn skynet_context_send(
 ) {
     // SAFETY: as documented.
     if let Some(c) = unsafe { context(ctx) } {
-        c.queue().push(Message::new(source, session, msg, sz, ptype));
+        // SAFETY: as documented.
+        let payload = unsafe { Payload::from_raw(msg, sz) };
+        c.push(Message::new(source, session, payload, ptype));
     }
 }
 

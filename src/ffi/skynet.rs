@@ -2,10 +2,50 @@
 
 use super::{context, result, text};
 use crate::command::{self, Reply};
-use crate::context::Callback;
+use crate::context::Context;
 use crate::handle::registry;
+use crate::message::{Borrowed, Payload, PTYPE_TAG_DONTCOPY};
 use crate::{harbor, log, timer};
 use std::ffi::{c_char, c_int, c_void};
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering::*};
+
+/// The C callback: `int cb(ctx, ud, type, session, source, msg, sz)`; non-zero keeps `msg`.
+pub type Callback =
+    unsafe extern "C" fn(*mut c_void, *mut c_void, c_int, c_int, u32, *const c_void, usize) -> c_int;
+
+/// A service's callback and its user data, as skynet_callback set them.
+#[derive(Default)]
+pub struct CallbackSlot {
+    f: AtomicUsize,
+    ud: AtomicPtr<c_void>,
+}
+
+impl CallbackSlot {
+    pub fn set(&self, ud: *mut c_void, cb: Option<Callback>) {
+        self.ud.store(ud, Relaxed);
+        self.f.store(cb.map_or(0, |f| f as usize), Release);
+    }
+
+    /// Runs the callback on one message of `ctx` (None without a callback). Some(true) when
+    /// it kept the payload: then the block is the service's, handed over here.
+    pub fn call(&self, ctx: &Context, ptype: i32, session: i32, source: u32, payload: Payload) -> Option<bool> {
+        let f = self.f.load(Acquire);
+        if f == 0 {
+            return None;
+        }
+        // SAFETY: a non-zero `f` was stored from a valid `Callback` by `set`.
+        let cb = unsafe { std::mem::transmute::<usize, Callback>(f) };
+        let me = ctx as *const Context as *mut c_void;
+        let ud = self.ud.load(Relaxed);
+        // SAFETY: calling the service's own callback with its own ud, its live context and a
+        // payload of `len` bytes, as skynet does.
+        let keep = unsafe { cb(me, ud, ptype, session, source, payload.as_ptr(), payload.len()) } != 0;
+        if keep {
+            let _kept_by_the_service = payload.into_raw();
+        }
+        Some(keep)
+    }
+}
 
 /// Called by the C `skynet_error`: sends the formatted text to the logger.
 ///
@@ -15,7 +55,8 @@ use std::ffi::{c_char, c_int, c_void};
 pub unsafe extern "C" fn skynet_error_text(ctx: *mut c_void, text: *mut c_char, len: usize) {
     // SAFETY: as documented above.
     let source = unsafe { context(ctx) }.map_or(0, |c| c.handle());
-    log::push_text(source, text as *mut c_void, len);
+    // SAFETY: as documented above.
+    log::push_text(source, unsafe { Payload::from_raw(text as *mut c_void, len) });
 }
 
 /// # Safety
@@ -68,7 +109,9 @@ pub unsafe extern "C" fn skynet_send(
 ) -> c_int {
     // SAFETY: as documented above.
     let ctx = unsafe { context(ctx) };
-    crate::context::send(ctx, source, destination, ptype, session, msg, sz)
+    // SAFETY: as documented above.
+    let data = unsafe { Borrowed::new(msg, sz, ptype & PTYPE_TAG_DONTCOPY != 0) };
+    crate::context::send(ctx, source, destination, ptype, session, data)
 }
 
 /// # Safety
@@ -85,15 +128,13 @@ pub unsafe extern "C" fn skynet_sendname(
 ) -> c_int {
     // SAFETY: as documented above.
     let (ctx, name) = unsafe { (context(ctx), text(destination)) };
+    // SAFETY: as documented above.
+    let data = unsafe { Borrowed::new(msg, sz, ptype & PTYPE_TAG_DONTCOPY != 0) };
     let Some(name) = name else {
         log::error(ctx.map_or(0, |c| c.handle()), "error: skynet_sendname to a NULL name");
-        if ptype & crate::message::PTYPE_TAG_DONTCOPY != 0 {
-            // SAFETY: with DONTCOPY the payload is the core's to free.
-            unsafe { libc::free(msg) };
-        }
         return -1;
     };
-    crate::context::send_name(ctx, source, &name, ptype, session, msg, sz)
+    crate::context::send_name(ctx, source, &name, ptype, session, data)
 }
 
 /// # Safety

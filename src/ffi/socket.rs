@@ -3,8 +3,75 @@
 
 use super::{context, text};
 use crate::log;
-use crate::socket::{self, BufferKind, Info, ObjectInterface, SendBuffer, SocketMessage};
+use crate::message::Payload;
+use crate::socket::{self, BufferKind, Info, ObjectInterface, SendBuffer};
 use std::ffi::{c_char, c_int, c_void};
+
+/// `struct skynet_socket_message`: the head of every PTYPE_SOCKET payload.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SocketMessage {
+    pub kind: c_int,
+    pub id: c_int,
+    pub ud: c_int,
+    pub buffer: *mut c_char,
+}
+
+const HEADER: usize = std::mem::size_of::<SocketMessage>();
+
+/// A socket event ready to send: a malloc'd skynet_socket_message followed by its text, and
+/// the data buffer it points to, which it owns. Dropped undelivered, it frees both.
+pub struct SocketEvent(Payload);
+
+impl SocketEvent {
+    pub fn new(kind: i32, id: i32, ud: i32, buffer: Option<Payload>, text: &[u8]) -> SocketEvent {
+        let buffer = buffer.map_or(std::ptr::null_mut(), |b| b.into_raw() as *mut c_char);
+        SocketEvent(Payload::with_header(&SocketMessage { kind, id, ud, buffer }, text))
+    }
+
+    fn head(&self) -> SocketMessage {
+        // SAFETY: the payload starts with the header `new` wrote.
+        unsafe { (self.0.as_ptr() as *const SocketMessage).read_unaligned() }
+    }
+
+    /// Hands the event (and the data buffer inside) to the message that carries it.
+    pub fn into_payload(self) -> Payload {
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: moved out of a ManuallyDrop that is never used again.
+        unsafe { std::ptr::read(&this.0) }
+    }
+}
+
+impl Drop for SocketEvent {
+    fn drop(&mut self) {
+        let head = self.head();
+        if !head.buffer.is_null() {
+            // SAFETY: the event owns its data buffer, a block from the C allocator.
+            unsafe { libc::free(head.buffer as *mut c_void) };
+        }
+    }
+}
+
+/// A PTYPE_SOCKET payload as a service's message log shows it: `[socket] type id ud` and the
+/// data in hex, or the text in brackets. A payload too short for the header is "malformed".
+/// Like every skynet service, this trusts a PTYPE_SOCKET payload's data pointer.
+pub fn describe_event(payload: &[u8]) -> String {
+    if payload.len() < HEADER {
+        return "[socket] (malformed)".into();
+    }
+    // SAFETY: the payload has a header's worth of bytes (checked above).
+    let m = unsafe { (payload.as_ptr() as *const SocketMessage).read_unaligned() };
+    let body = if m.buffer.is_null() {
+        let rest = &payload[HEADER..];
+        let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+        format!("[{}]", String::from_utf8_lossy(&rest[..end]))
+    } else {
+        // SAFETY: a data event's buffer holds `ud` bytes (the socket message's contract).
+        let data = unsafe { std::slice::from_raw_parts(m.buffer as *const u8, m.ud.max(0) as usize) };
+        data.iter().map(|b| format!("{b:02x}")).collect()
+    };
+    format!("[socket] {} {} {} {body}", m.kind, m.id, m.ud)
+}
 
 /// `struct socket_sendbuffer`.
 #[repr(C)]

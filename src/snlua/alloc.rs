@@ -3,7 +3,7 @@
 //! passes a threshold that starts at 32 MiB and doubles after every report.
 
 use super::host::Snlua;
-use crate::lua::lua_State;
+use crate::ffi::lua::lua_State;
 use crate::{log, memory};
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering::Relaxed};
@@ -101,7 +101,7 @@ pub fn global_seed() -> u32 {
         return seed;
     }
     // SAFETY: luaL_makeseed does not use its state argument.
-    let fresh = match unsafe { crate::lua::luaL_makeseed(std::ptr::null_mut::<lua_State>()) } {
+    let fresh = match unsafe { crate::ffi::lua::luaL_makeseed(std::ptr::null_mut::<lua_State>()) } {
         0 => 1,
         s => s,
     };

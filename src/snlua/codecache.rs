@@ -24,7 +24,7 @@
 //! "OFF" (always read the file); a wrong name is an argument error. `clear()` forgets every
 //! cached file, so the next load reads it again. `loadfile` is the global loadfile.
 
-use crate::lua::*;
+use crate::ffi::lua::*;
 use std::collections::HashMap;
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::os::unix::ffi::OsStrExt;

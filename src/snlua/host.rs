@@ -12,8 +12,8 @@ use super::alloc::{self, Memory};
 use super::trap::Trap;
 use super::{codecache, profile};
 use crate::context::Context;
-use crate::lua::*;
-use crate::message::{PTYPE_TAG_DONTCOPY, PTYPE_TEXT};
+use crate::ffi::lua::*;
+use crate::message::{Borrowed, PTYPE_TEXT};
 use crate::{env, log};
 use std::ffi::{c_int, c_void, CStr};
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
@@ -77,19 +77,9 @@ impl Snlua {
     /// The module's init: queues `args` to the service itself as its first message.
     pub fn init(&self, ctx: &Context, args: &[u8]) -> c_int {
         self.handle.store(ctx.handle(), Relaxed);
-        // SAFETY: a fresh buffer of at least one byte, filled with the arguments; the message
-        // takes it over (DONTCOPY).
-        let buf = unsafe {
-            let p = libc::malloc(args.len().max(1)) as *mut u8;
-            if p.is_null() {
-                log::error(ctx.handle(), "error: snlua can't copy its arguments");
-                return 1;
-            }
-            std::ptr::copy_nonoverlapping(args.as_ptr(), p, args.len());
-            p
-        };
         ctx.set_callback(self as *const Snlua as *mut c_void, Some(launch));
-        crate::context::send(Some(ctx), 0, ctx.handle(), PTYPE_TAG_DONTCOPY, 0, buf as *mut c_void, args.len());
+        // The arguments are copied into the message (type 0, as upstream).
+        crate::context::send(Some(ctx), 0, ctx.handle(), 0, 0, Borrowed::from_slice(args));
         0
     }
 
@@ -172,7 +162,7 @@ unsafe extern "C" fn launch(
 
 fn report_launcher_error(ctx: &Context) {
     let text = b"ERROR";
-    crate::context::send_name(Some(ctx), 0, ".launcher", PTYPE_TEXT, 0, text.as_ptr() as *mut c_void, text.len());
+    crate::context::send_name(Some(ctx), 0, ".launcher", PTYPE_TEXT, 0, Borrowed::from_slice(text));
 }
 
 /// The message handler of the loader: the error with a traceback.

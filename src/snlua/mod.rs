@@ -7,7 +7,7 @@
 //! - `profile`: `skynet.profile`, per-coroutine cpu time;
 //! - `codecache`: `skynet.codecache`.
 //!
-//! Everything here talks to Lua through the C API of the process's one Lua (`crate::lua`).
+//! Everything here talks to Lua through the C API of the process's one Lua (`crate::ffi::lua`).
 
 mod alloc;
 mod codecache;
@@ -15,18 +15,12 @@ mod host;
 mod profile;
 mod trap;
 
-use crate::lua::{lua_State, lua_getallocf};
+use crate::ffi::lua::{lua_State, lua_getallocf};
 use crate::module::Builtin;
 use host::Snlua;
 use std::ffi::{c_char, c_int, c_void, CStr};
 
-pub const BUILTINS: &[Builtin] = &[Builtin {
-    name: "snlua",
-    create: Some(create),
-    init,
-    release: Some(release),
-    signal: Some(signal),
-}];
+pub static SNLUA: Builtin = Builtin { name: "snlua", create: Some(create), init, release: Some(release), signal: Some(signal) };
 
 /// The Snlua behind a state or any of its threads (its allocator's user data).
 ///
@@ -85,7 +79,7 @@ unsafe extern "C" fn signal(inst: *mut c_void, sig: c_int) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lua::*;
+    use crate::ffi::lua::*;
     use std::time::Duration;
 
     /// A snlua state set up as for a service (without a context), released on drop.

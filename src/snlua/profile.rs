@@ -8,7 +8,7 @@
 //! current run, and coroutine -> accumulated time.
 
 use super::trap;
-use crate::lua::*;
+use crate::ffi::lua::*;
 use std::ffi::c_int;
 
 const STARTED: c_int = upvalue_index(1);

@@ -7,7 +7,7 @@
 
 use super::host::Snlua;
 use super::host_of;
-use crate::lua::*;
+use crate::ffi::lua::*;
 use std::ffi::c_int;
 use std::sync::atomic::{AtomicI32, AtomicPtr, Ordering::SeqCst};
 

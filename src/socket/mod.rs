@@ -21,7 +21,8 @@ mod table;
 pub use addr::encoded_len as udp_address_len;
 pub use buffer::{BufferKind, ObjectInterface, SendBuffer};
 pub use info::{Info, INFO_BIND, INFO_CLOSING, INFO_LISTEN, INFO_TCP, INFO_UDP};
-pub use report::{SocketMessage, TYPE_UDP};
+pub use crate::ffi::socket::SocketMessage;
+pub use report::TYPE_UDP;
 
 use crate::log;
 use server::{Request, Server};

@@ -274,7 +274,9 @@ impl Server {
                 st.read_size = size / 2;
             }
         }
-        report::forward(st.opaque, report::TYPE_DATA, st.id, n as i32, Payload::Buffer(buf));
+        // SAFETY: `buf` is a malloc'd block with `n` bytes read into it, handed over here.
+        let data = unsafe { crate::message::Payload::from_raw(buf as *mut libc::c_void, n) };
+        report::forward(st.opaque, report::TYPE_DATA, st.id, n as i32, Payload::Buffer(data));
         ReadOutcome::Data
     }
 
@@ -331,7 +333,9 @@ impl Server {
             std::ptr::copy_nonoverlapping(lp.udp_buffer.as_ptr(), buf, n);
             std::ptr::copy_nonoverlapping(tail.as_ptr(), buf.add(n), tail.len());
         }
-        report::forward(st.opaque, report::TYPE_UDP, st.id, n as i32, Payload::Buffer(buf));
+        // SAFETY: `buf` is a malloc'd block holding the datagram and the address, handed over.
+        let data = unsafe { crate::message::Payload::from_raw(buf as *mut libc::c_void, n + tail.len()) };
+        report::forward(st.opaque, report::TYPE_UDP, st.id, n as i32, Payload::Buffer(data));
         ReadOutcome::Data
     }
 

@@ -290,3 +290,61 @@ pub fn patched_cache_opener() -> Option<lua_CFunction> {
         Some(unsafe { std::mem::transmute::<*mut c_void, lua_CFunction>(sym) })
     }
 }
+
+/// A value of a table `eval_table` read: as text when it is a string, number or boolean.
+pub type Entry = (Option<String>, Option<String>);
+
+/// Runs the chunk `source` (text only) in a fresh state with the standard libraries, passing
+/// `arg` as its one argument, and returns the table it returns as (key, value) pairs, in
+/// `next` order: each key as text when it is a string, each value when it is a string,
+/// number or boolean (numbers converted as Lua prints them). Err is the Lua error.
+pub fn eval_table(source: &str, chunkname: &std::ffi::CStr, arg: &str) -> Result<Vec<Entry>, String> {
+    // SAFETY: a private state, used on this thread only and closed before returning; the
+    // calls below keep to the C API's stack discipline.
+    unsafe {
+        let l = luaL_newstate();
+        if l.is_null() {
+            return Err("can't create a Lua state".into());
+        }
+        open_libs(l);
+        let result = eval_in(l, source, chunkname, arg);
+        lua_close(l);
+        result
+    }
+}
+
+/// # Safety
+/// `l` is a live state with the standard libraries open.
+unsafe fn eval_in(l: *mut lua_State, source: &str, chunkname: &std::ffi::CStr, arg: &str) -> Result<Vec<Entry>, String> {
+    if luaL_loadbufferx(l, source.as_ptr() as _, source.len(), chunkname.as_ptr(), c"t".as_ptr()) != LUA_OK {
+        return Err(to_string(l, -1).unwrap_or_default());
+    }
+    lua_pushlstring(l, arg.as_ptr() as _, arg.len());
+    if pcall(l, 1, 1, 0) != LUA_OK {
+        return Err(to_string(l, -1).unwrap_or_else(|| "error without a message".into()));
+    }
+    if lua_type(l, -1) != LUA_TTABLE {
+        return Err("the chunk returned no table".into());
+    }
+    let table = lua_gettop(l);
+    let mut entries = Vec::new();
+    lua_pushnil(l);
+    while lua_next(l, table) != 0 {
+        let key = if lua_type(l, -2) == LUA_TSTRING { to_string(l, -2) } else { None };
+        let value = match lua_type(l, -1) {
+            LUA_TBOOLEAN => Some(if lua_toboolean(l, -1) != 0 { "true" } else { "false" }.to_string()),
+            LUA_TSTRING => to_string(l, -1),
+            // Converted on a copy, so that `lua_next` still sees the number as its key.
+            LUA_TNUMBER => {
+                lua_pushvalue(l, -1);
+                let s = to_string(l, -1);
+                lua_settop(l, -2);
+                s
+            }
+            _ => None,
+        };
+        entries.push((key, value));
+        lua_settop(l, -2);
+    }
+    Ok(entries)
+}
