@@ -1,6 +1,7 @@
 //! A Rust core for skynet, behind skynet's C ABI (see `include/`).
 //!
 //! The core is plain Rust, one module per concern; `ffi` is the C edge.
+#![deny(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
 pub mod command;
 pub mod config;

@@ -11,8 +11,10 @@ pub struct SpinLock<T> {
     value: UnsafeCell<T>,
 }
 
-// The lock hands out access to one thread at a time.
+// SAFETY: the value moves with the lock; T: Send allows that.
 unsafe impl<T: Send> Send for SpinLock<T> {}
+// SAFETY: the lock hands out access to one thread at a time, so sharing the lock shares
+// only exclusive access to a T: Send.
 unsafe impl<T: Send> Sync for SpinLock<T> {}
 
 pub struct Guard<'a, T> {

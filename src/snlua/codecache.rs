@@ -131,6 +131,8 @@ unsafe fn level(l: *mut lua_State) -> lua_Integer {
     }
 }
 
+/// # Safety
+/// A `lua_Writer` for lua_dump: `p` holds `sz` bytes, `ud` is the `Vec<u8>` it fills.
 unsafe extern "C" fn collect(_l: *mut lua_State, p: *const c_void, sz: usize, ud: *mut c_void) -> c_int {
     if !p.is_null() && sz > 0 {
         // SAFETY: `ud` is the Vec given to lua_dump; `p` points to `sz` bytes of the dump.
@@ -272,6 +274,10 @@ pub unsafe fn load_file(l: *mut lua_State, filename: *const c_char, mode: *const
 }
 
 /// `loadfile([filename [, mode [, env]]])`, as the base library's, through the cache.
+///
+/// # Safety
+/// Lua calls it, as a C function, on a live state `l` of a snlua service with
+/// its arguments on the stack.
 unsafe extern "C" fn loadfile(l: *mut lua_State) -> c_int {
     // SAFETY: a Lua C function on its own stack; this frame holds nothing to drop.
     unsafe {
@@ -294,12 +300,19 @@ unsafe extern "C" fn loadfile(l: *mut lua_State) -> c_int {
     }
 }
 
+/// # Safety
+/// Lua calls it, as a C function, on a live state `l` of a snlua service with
+/// its arguments on the stack.
 unsafe extern "C" fn dofile_results(l: *mut lua_State, _status: c_int, _ctx: lua_KContext) -> c_int {
     // SAFETY: the stack holds the file name (or nil) and the chunk's results.
     unsafe { lua_gettop(l) - 1 }
 }
 
 /// `dofile([filename])`, as the base library's, through the cache.
+///
+/// # Safety
+/// Lua calls it, as a C function, on a live state `l` of a snlua service with
+/// its arguments on the stack.
 unsafe extern "C" fn dofile(l: *mut lua_State) -> c_int {
     // SAFETY: a Lua C function on its own stack; this frame holds nothing to drop.
     unsafe {
@@ -315,6 +328,10 @@ unsafe extern "C" fn dofile(l: *mut lua_State) -> c_int {
 
 /// The Lua searcher of `require` (package.searchers[2]) through the cache. Upvalues: the
 /// package table and the original package.searchpath.
+///
+/// # Safety
+/// Lua calls it, as a C function, on a live state `l` of a snlua service with
+/// its arguments on the stack.
 unsafe extern "C" fn search_lua(l: *mut lua_State) -> c_int {
     // SAFETY: a Lua C closure on its own stack; this frame holds nothing to drop.
     unsafe {
@@ -375,12 +392,20 @@ pub unsafe fn install(l: *mut lua_State) {
 }
 
 /// `clear()`: forgets every cached file.
+///
+/// # Safety
+/// Lua calls it, as a C function, on a live state `l` of a snlua service with
+/// its arguments on the stack.
 unsafe extern "C" fn clear(_l: *mut lua_State) -> c_int {
     clear_all();
     0
 }
 
 /// `mode([name])`.
+///
+/// # Safety
+/// Lua calls it, as a C function, on a live state `l` of a snlua service with
+/// its arguments on the stack.
 unsafe extern "C" fn mode(l: *mut lua_State) -> c_int {
     // SAFETY: a Lua C function on its own stack; this frame holds nothing to drop.
     unsafe {
@@ -395,6 +420,9 @@ unsafe extern "C" fn mode(l: *mut lua_State) -> c_int {
     }
 }
 
+/// # Safety
+/// Lua calls it, as a C function, on a live state `l` of a snlua service with
+/// its arguments on the stack.
 unsafe extern "C" fn open_stock(l: *mut lua_State) -> c_int {
     let funcs = [
         luaL_Reg { name: c"clear".as_ptr(), func: Some(clear) },

@@ -134,6 +134,9 @@ impl Snlua {
 }
 
 /// The first message's callback: starts the service, or makes it exit.
+///
+/// # Safety
+/// Called by the core as the module's `_create`, with no preconditions.
 unsafe extern "C" fn launch(
     ctx: *mut c_void,
     ud: *mut c_void,
@@ -166,6 +169,10 @@ fn report_launcher_error(ctx: &Context) {
 }
 
 /// The message handler of the loader: the error with a traceback.
+///
+/// # Safety
+/// Lua calls it, as a C function, on a live state `l` of a snlua service with
+/// its arguments on the stack.
 unsafe extern "C" fn traceback(l: *mut lua_State) -> c_int {
     // SAFETY: a Lua C function on its own stack; this frame holds nothing to drop.
     unsafe {
@@ -207,6 +214,10 @@ unsafe fn set_global_from_env(l: *mut lua_State, global: &CStr, key: &str, defau
 }
 
 /// Sets the fresh state up (run protected; argument 1 is the context pointer).
+///
+/// # Safety
+/// Lua calls it, as a C function, on a live state `l` of a snlua service with
+/// its arguments on the stack.
 pub(super) unsafe extern "C" fn prepare(l: *mut lua_State) -> c_int {
     // SAFETY: a Lua C function on its own stack. No value with a destructor lives across a
     // Lua call (env values are &'static, gc_mode's text is gone once it returns).

@@ -34,6 +34,8 @@ unsafe fn host_of<'a>(l: *mut lua_State) -> &'a Snlua {
     unsafe { &*(ud as *const Snlua) }
 }
 
+/// # Safety
+/// Called by the core as the module's `_create`, with no preconditions.
 unsafe extern "C" fn create() -> *mut c_void {
     Snlua::create() as *mut c_void
 }

@@ -128,6 +128,10 @@ unsafe fn timed_resume(l: *mut lua_State, co: c_int, narg: c_int) -> c_int {
 }
 
 /// `resume(co, ...)`: as coroutine.resume.
+///
+/// # Safety
+/// Lua calls it, as a C function, on a live state `l` of a snlua service with
+/// its arguments on the stack.
 unsafe extern "C" fn co_resume(l: *mut lua_State) -> c_int {
     // SAFETY: a Lua C function on its own stack; this frame holds nothing to drop.
     unsafe {
@@ -146,6 +150,10 @@ unsafe extern "C" fn co_resume(l: *mut lua_State) -> c_int {
 }
 
 /// The function `wrap` returns: upvalue 3 is its coroutine.
+///
+/// # Safety
+/// Lua calls it, as a C function, on a live state `l` of a snlua service with
+/// its arguments on the stack.
 unsafe extern "C" fn co_wrapped(l: *mut lua_State) -> c_int {
     // SAFETY: a Lua C closure made by co_wrap; this frame holds nothing to drop.
     unsafe {
@@ -168,6 +176,10 @@ unsafe extern "C" fn co_wrapped(l: *mut lua_State) -> c_int {
 }
 
 /// `wrap(f)`: as coroutine.wrap, keeping the profile tables for the wrapper.
+///
+/// # Safety
+/// Lua calls it, as a C function, on a live state `l` of a snlua service with
+/// its arguments on the stack.
 unsafe extern "C" fn co_wrap(l: *mut lua_State) -> c_int {
     // SAFETY: a Lua C closure of this library; this frame holds nothing to drop.
     unsafe {
@@ -199,6 +211,10 @@ unsafe fn target(l: *mut lua_State) {
 }
 
 /// `start([co])`: begins measuring a coroutine.
+///
+/// # Safety
+/// Lua calls it, as a C function, on a live state `l` of a snlua service with
+/// its arguments on the stack.
 unsafe extern "C" fn start(l: *mut lua_State) -> c_int {
     // SAFETY: a Lua C closure of this library; this frame holds nothing to drop.
     unsafe {
@@ -213,6 +229,10 @@ unsafe extern "C" fn start(l: *mut lua_State) -> c_int {
 }
 
 /// `stop([co])`: ends the measure and returns the coroutine's cpu seconds.
+///
+/// # Safety
+/// Lua calls it, as a C function, on a live state `l` of a snlua service with
+/// its arguments on the stack.
 unsafe extern "C" fn stop(l: *mut lua_State) -> c_int {
     // SAFETY: a Lua C closure of this library; this frame holds nothing to drop.
     unsafe {

@@ -68,7 +68,7 @@ pub struct WriteBuf {
     pub udp: Option<UdpAddress>,
 }
 
-// A WriteBuf exclusively owns (or, for a raw pointer inside one call, borrows) its bytes,
+// SAFETY: a WriteBuf exclusively owns (or, for a raw pointer inside one call, borrows) its bytes,
 // and moves with its socket's state between threads.
 unsafe impl Send for WriteBuf {}
 
