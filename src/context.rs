@@ -6,9 +6,9 @@ use crate::log::{self, ServiceLog};
 use crate::message::*;
 use crate::ffi::skynet::{Callback, CallbackSlot};
 use crate::module::Instance;
-use crate::monitor::Monitor;
 use crate::pending::{self, Pending};
-use crate::mq::{global, next_queue, MessageQueue};
+use crate::mq::MessageQueue;
+use crate::scheduler;
 use crate::timer;
 use std::cell::Cell;
 use std::ffi::{c_int, c_void, CString};
@@ -92,9 +92,9 @@ impl Context {
         self.callback.set(ud, cb);
     }
 
-    /// Queues a message for this service.
-    pub fn push(&self, msg: Message) {
-        self.queue.push(msg);
+    /// Queues a message for this service (and schedules it if it was idle).
+    pub fn push(self: &Arc<Self>, msg: Message) {
+        scheduler::pushed(self, self.queue.push(msg));
     }
 
     pub fn new_session(&self) -> i32 {
@@ -191,7 +191,10 @@ impl Drop for Context {
         for (caller, session) in self.pending.take_all() {
             answer_error(self.handle, caller, session);
         }
-        self.queue.mark_release();
+        // Messages that came after the service went (and after a worker last bounced them).
+        for m in self.queue.drain() {
+            bounce(self.handle, m);
+        }
         if !self.reserved.load(SeqCst) {
             TOTAL.fetch_sub(1, SeqCst);
         }
@@ -211,7 +214,7 @@ pub fn launch(name: &str, param: &str) -> Option<u32> {
     TOTAL.fetch_add(1, SeqCst);
     let profile = PROFILE.load(Relaxed);
     let (handle, ctx) = registry().register(|handle| {
-        Arc::new_cyclic(|me| Context::new(handle, Some(instance), MessageQueue::owned_by(handle, me.clone()), profile))
+        Arc::new(Context::new(handle, Some(instance), MessageQueue::new(handle), profile))
     });
     // No arguments reach the module as NULL, as upstream passes them (a logger writes to
     // stdout only when its parameter is NULL).
@@ -221,7 +224,7 @@ pub fn launch(name: &str, param: &str) -> Option<u32> {
     CURRENT.with(|c| c.set(prev));
     if r == 0 {
         crate::start::note_launch(handle, name, param);
-        global().push(ctx.queue.clone());
+        scheduler::start(ctx);
         log::error(handle, &format!("LAUNCH {name} {param}"));
         Some(handle)
     } else {
@@ -378,50 +381,6 @@ pub fn send_name(ctx: Option<&Context>, source: u32, name: &str, ptype: i32, ses
         return -1;
     }
     send(ctx, source, destination, ptype, session, data)
-}
-
-/// Runs one batch of a service queue on a worker; returns the queue to run next.
-pub fn dispatch_batch(
-    monitor: &Monitor,
-    queue: Option<Arc<MessageQueue>>,
-    weight: i32,
-) -> Option<Arc<MessageQueue>> {
-    let q = match queue {
-        Some(q) => q,
-        None => next_queue()?,
-    };
-    let handle = q.handle();
-    let Some(ctx) = q.service() else {
-        q.release_or_requeue(|m| bounce(handle, m));
-        return next_queue();
-    };
-    let mut n = 1;
-    let mut i = 0;
-    while i < n {
-        let Some(popped) = q.pop_counted() else {
-            return next_queue();
-        };
-        if i == 0 && weight >= 0 {
-            n = (popped.remaining + 1) >> weight;
-        }
-        if popped.overload != 0 {
-            log::error(handle, &format!("error: May overload, message queue length = {}", popped.overload));
-        }
-        monitor.trigger(popped.message.source, handle);
-        ctx.dispatch(popped.message);
-        monitor.trigger(0, 0);
-        i += 1;
-    }
-    // Another queue waits: hand this one back (or let it go if it is empty now).
-    match next_queue() {
-        Some(next) => {
-            if !q.leave_if_empty() {
-                global().push(q);
-            }
-            Some(next)
-        }
-        None => Some(q),
-    }
 }
 
 #[cfg(test)]

@@ -83,7 +83,7 @@ impl Registry {
     /// Runs `f` on a live service without taking a reference (the registry lock keeps it
     /// alive meanwhile); gives `arg` back if there is no such service.
     /// `f` must not call back into the registry.
-    pub fn with<T>(&self, handle: u32, value: T, f: impl FnOnce(&Context, T)) -> Result<(), T> {
+    pub fn with<T>(&self, handle: u32, value: T, f: impl FnOnce(&Arc<Context>, T)) -> Result<(), T> {
         let s = self.slots.read().unwrap_or_else(|e| e.into_inner());
         let slot = (handle & HANDLE_MASK) as usize & (s.table.len() - 1);
         match &s.table[slot] {

@@ -1,10 +1,19 @@
-//! Worker threads: each runs batches of service messages, sized by its weight, and sleeps
-//! when there is nothing to run.
+//! Scheduling, all of it: the run queue of services with work, the worker threads that take
+//! services from it and dispatch a batch of each one's messages (sized by the worker's
+//! weight), the next slot that keeps a woken service on the worker that woke it, and how idle
+//! workers spin, sleep and are woken.
+//!
+//! A service is on the run queue (or in some worker's hands, or its next slot) exactly while
+//! its queue is marked scheduled (see mq.rs): a push that finds the queue idle lists it.
 
-use crate::context;
+use crate::context::{self, Context};
+use crate::log;
 use crate::monitor::Monitor;
-use crate::mq::{global, GlobalQueue};
-use std::sync::Arc;
+use crate::mq::Pushed;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -22,6 +31,127 @@ pub fn weight(worker: usize) -> i32 {
 /// ~15 µs a futex wake costs on a busy machine.
 const SPINS_BEFORE_SLEEP: u32 = 64;
 
+/// How many times in a row a worker may follow its own next slot before it must go
+/// through the run queue, so services waiting there are not starved.
+const NEXT_STREAK_MAX: u32 = 64;
+
+thread_local! {
+    static IS_WORKER: Cell<bool> = const { Cell::new(false) };
+    /// The service a worker's running service just woke up: run next by the same worker,
+    /// while it is hot in cache, instead of a trip through the run queue.
+    static NEXT: RefCell<Option<Arc<Context>>> = const { RefCell::new(None) };
+    static NEXT_STREAK: Cell<u32> = const { Cell::new(0) };
+}
+
+/// What a push to `ctx`'s queue asked for: list it (in this worker's next slot if free, else
+/// on the run queue), or bring in a sleeping worker for its backlog.
+pub fn pushed(ctx: &Arc<Context>, how: Pushed) {
+    match how {
+        Pushed::Ready => schedule(ctx.clone()),
+        Pushed::Backlog => run_queue().wake_if_sleeping(),
+        Pushed::Queued => {}
+    }
+}
+
+/// A service that just finished its init runs from now on.
+pub fn start(ctx: Arc<Context>) {
+    run_queue().push(ctx);
+}
+
+fn schedule(ctx: Arc<Context>) {
+    let rest = if IS_WORKER.with(|w| w.get()) {
+        NEXT.with(|n| {
+            let mut n = n.borrow_mut();
+            if n.is_none() {
+                *n = Some(ctx);
+                None
+            } else {
+                Some(ctx)
+            }
+        })
+    } else {
+        Some(ctx)
+    };
+    if let Some(ctx) = rest {
+        run_queue().push(ctx);
+    }
+}
+
+/// The service to run after the current batch: the next slot (within its streak), else the
+/// run queue.
+fn next_service() -> Option<Arc<Context>> {
+    let next = NEXT.with(|n| n.borrow_mut().take());
+    let q = run_queue();
+    match next {
+        Some(c) if NEXT_STREAK.with(|s| s.get()) < NEXT_STREAK_MAX || q.is_empty() => {
+            NEXT_STREAK.with(|s| s.set(s.get() + 1));
+            Some(c)
+        }
+        Some(c) => {
+            q.push(c);
+            NEXT_STREAK.with(|s| s.set(0));
+            q.pop()
+        }
+        None => {
+            NEXT_STREAK.with(|s| s.set(0));
+            q.pop()
+        }
+    }
+}
+
+/// A worker stopping hands its next slot back to the run queue.
+fn flush_next() {
+    if let Some(c) = NEXT.with(|n| n.borrow_mut().take()) {
+        run_queue().push(c);
+    }
+}
+
+/// Runs one batch of `current` (or of the next service to run) on a worker; returns the
+/// service to run next.
+pub fn dispatch_batch(monitor: &Monitor, current: Option<Arc<Context>>, weight: i32) -> Option<Arc<Context>> {
+    let ctx = match current {
+        Some(c) => c,
+        None => next_service()?,
+    };
+    let handle = ctx.handle();
+    let queue = ctx.queue();
+    if ctx.is_retired() {
+        // Gone: what it holds is bounced; a later push (from a sender that found it just
+        // before it went) lists it again, and the last reference bounces the rest.
+        while let Some(m) = queue.pop() {
+            context::bounce(handle, m);
+        }
+        return next_service();
+    }
+    let mut n = 1;
+    let mut i = 0;
+    while i < n {
+        let Some(popped) = queue.pop_counted() else {
+            return next_service();
+        };
+        if i == 0 && weight >= 0 {
+            n = (popped.remaining + 1) >> weight;
+        }
+        if popped.overload != 0 {
+            log::error(handle, &format!("error: May overload, message queue length = {}", popped.overload));
+        }
+        monitor.trigger(popped.message.source, handle);
+        ctx.dispatch(popped.message);
+        monitor.trigger(0, 0);
+        i += 1;
+    }
+    // Another service waits: hand this one back (or let it go if it is empty now).
+    match next_service() {
+        Some(next) => {
+            if !queue.leave_if_empty() {
+                run_queue().push(ctx);
+            }
+            Some(next)
+        }
+        None => Some(ctx),
+    }
+}
+
 pub fn spawn_workers(monitors: &[Arc<Monitor>]) -> Vec<JoinHandle<()>> {
     monitors
         .iter()
@@ -37,20 +167,21 @@ pub fn spawn_workers(monitors: &[Arc<Monitor>]) -> Vec<JoinHandle<()>> {
 }
 
 fn run_worker(monitor: &Monitor, weight: i32) {
-    GlobalQueue::mark_worker_thread();
-    let mut queue = None;
+    IS_WORKER.with(|w| w.set(true));
+    let q = run_queue();
+    let mut current = None;
     let mut idle = 0u32;
-    while !global().quitting() {
-        queue = context::dispatch_batch(monitor, queue, weight);
-        if queue.is_some() {
+    while !q.quitting() {
+        current = dispatch_batch(monitor, current, weight);
+        if current.is_some() {
             if idle > 0 {
-                global().stop_looking();
+                q.stop_looking();
                 idle = 0;
             }
             continue;
         }
         if idle == 0 {
-            global().start_looking();
+            q.start_looking();
         }
         idle += 1;
         if idle < SPINS_BEFORE_SLEEP {
@@ -58,12 +189,139 @@ fn run_worker(monitor: &Monitor, weight: i32) {
         } else {
             // The timeout only bounds the damage of a lost wake; wakes come from pushes.
             // Back from sleep, the worker looks again.
-            global().sleep(Duration::from_millis(100));
+            q.sleep(Duration::from_millis(100));
             idle = 1;
         }
     }
     if idle > 0 {
-        global().stop_looking();
+        q.stop_looking();
     }
-    crate::mq::flush_next();
+    flush_next();
+}
+
+/// The run queue of services with work, and the place idle workers sleep.
+pub struct RunQueue {
+    services: Mutex<VecDeque<Arc<Context>>>,
+    len: AtomicUsize,
+    /// Successful pops so far: the timer thread reads it to see whether anyone takes work.
+    pops: AtomicUsize,
+    sleepers: AtomicUsize,
+    /// Workers awake with nothing to run, looking for work: each takes a service within
+    /// microseconds, so a push they can serve needs no wake.
+    lookers: AtomicUsize,
+    park: Mutex<()>,
+    wake: Condvar,
+    quit: AtomicBool,
+}
+
+pub fn run_queue() -> &'static RunQueue {
+    static RUN_QUEUE: OnceLock<RunQueue> = OnceLock::new();
+    RUN_QUEUE.get_or_init(|| RunQueue {
+        services: Mutex::new(VecDeque::with_capacity(1024)),
+        len: AtomicUsize::new(0),
+        pops: AtomicUsize::new(0),
+        sleepers: AtomicUsize::new(0),
+        lookers: AtomicUsize::new(0),
+        park: Mutex::new(()),
+        wake: Condvar::new(),
+        quit: AtomicBool::new(false),
+    })
+}
+
+impl RunQueue {
+    pub fn push(&self, ctx: Arc<Context>) {
+        let before = {
+            let mut qs = self.services.lock().unwrap_or_else(|e| e.into_inner());
+            qs.push_back(ctx);
+            self.len.fetch_add(1, Ordering::SeqCst)
+        };
+        // Wake a sleeper only when the services waiting outnumber the workers that will take
+        // them without one: those looking for work, and a pushing worker itself, which
+        // picks up what it queued after its batch. Every futex wake costs ~15 µs, and a
+        // wake nobody needed costs a context switch more.
+        let takers = self.lookers.load(Ordering::SeqCst) + IS_WORKER.with(|w| w.get()) as usize;
+        if takers <= before && self.sleepers.load(Ordering::SeqCst) > 0 {
+            self.wake_one();
+        }
+    }
+
+    pub fn pop(&self) -> Option<Arc<Context>> {
+        if self.len.load(Ordering::SeqCst) == 0 {
+            return None;
+        }
+        let mut qs = self.services.lock().unwrap_or_else(|e| e.into_inner());
+        let c = qs.pop_front();
+        if c.is_some() {
+            self.len.fetch_sub(1, Ordering::SeqCst);
+            // Written under the lock only: a plain increment.
+            self.pops.store(self.pops.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+        }
+        c
+    }
+
+    pub fn len(&self) -> usize {
+        self.len.load(Ordering::SeqCst)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn pops(&self) -> usize {
+        self.pops.load(Ordering::Relaxed)
+    }
+
+    /// An idle worker starts looking for work (`stop_looking` when it found some).
+    fn start_looking(&self) {
+        self.lookers.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn stop_looking(&self) {
+        self.lookers.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// Parks a worker that was looking for work until there is work, a wake, or `timeout`
+    /// passes; it is looking again when this returns.
+    fn sleep(&self, timeout: Duration) {
+        let guard = self.park.lock().unwrap_or_else(|e| e.into_inner());
+        self.sleepers.fetch_add(1, Ordering::SeqCst);
+        self.lookers.fetch_sub(1, Ordering::SeqCst);
+        // Checked after announcing ourselves and before we stop counting as a looker, so a
+        // push either sees a sleeper to wake, or we see its service.
+        if self.is_empty() && !self.quit.load(Ordering::SeqCst) {
+            let _ = self.wake.wait_timeout(guard, timeout);
+        }
+        self.lookers.fetch_add(1, Ordering::SeqCst);
+        self.sleepers.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    pub fn sleepers(&self) -> usize {
+        self.sleepers.load(Ordering::SeqCst)
+    }
+
+    pub fn wake_if_sleeping(&self) {
+        if self.sleepers.load(Ordering::SeqCst) > 0 {
+            self.wake_one();
+        }
+    }
+
+    pub fn wake_one(&self) {
+        let _guard = self.park.lock().unwrap_or_else(|e| e.into_inner());
+        self.wake.notify_one();
+    }
+
+    fn wake_all(&self) {
+        let _guard = self.park.lock().unwrap_or_else(|e| e.into_inner());
+        self.wake.notify_all();
+    }
+
+    /// Every worker stops after its current batch.
+    pub fn set_quit(&self) {
+        self.quit.store(true, Ordering::SeqCst);
+        self.wake_all();
+    }
+
+    pub fn quitting(&self) -> bool {
+        self.quit.load(Ordering::SeqCst)
+    }
 }

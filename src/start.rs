@@ -7,7 +7,7 @@ use crate::handle::{self, registry};
 use crate::log;
 use crate::message::{Message, PTYPE_SYSTEM};
 use crate::monitor::Monitor;
-use crate::mq::global;
+use crate::scheduler::run_queue as global;
 use crate::{daemon, harbor, memory, module, socket, timer};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::*};
 use std::sync::Arc;
@@ -178,9 +178,9 @@ fn run_threads(workers: usize) {
     for t in threads {
         let _ = t.join();
     }
-    // Queues of services that are gone may still sit in the run queue: free what they hold.
-    while let Some(q) = global().pop() {
-        drop(q.drain());
+    // Services that are gone may still sit in the run queue: free what they hold.
+    while let Some(ctx) = global().pop() {
+        drop(ctx.queue().drain());
     }
 }
 

@@ -32,6 +32,17 @@ pub(crate) unsafe fn context<'a>(p: *mut c_void) -> Option<&'a Context> {
     (p as *const Context).as_ref()
 }
 
+/// The service behind a `struct skynet_context *` as the Arc that holds it (the reference
+/// count untouched: it is the caller's).
+///
+/// # Safety
+/// A non-null `p` must be a context pointer the core handed out, still referenced.
+pub(crate) unsafe fn context_arc(p: *mut c_void) -> Option<std::mem::ManuallyDrop<std::sync::Arc<Context>>> {
+    // SAFETY: context pointers are `Arc::as_ptr` of a live Arc<Context> (Context::as_c_ptr);
+    // ManuallyDrop keeps the count as it was.
+    (!p.is_null()).then(|| std::mem::ManuallyDrop::new(unsafe { std::sync::Arc::from_raw(p as *const Context) }))
+}
+
 /// A C string argument as text (None for NULL; invalid UTF-8 is replaced).
 ///
 /// # Safety

@@ -2,7 +2,9 @@
 //! of the queue; functions that take one back say so.
 
 use crate::message::{Message, Payload, MESSAGE_TYPE_MASK, MESSAGE_TYPE_SHIFT};
-use crate::mq::{global, MessageQueue};
+use crate::handle::registry;
+use crate::mq::MessageQueue;
+use crate::scheduler::run_queue;
 use std::ffi::{c_int, c_void};
 use std::sync::Arc;
 
@@ -44,19 +46,25 @@ unsafe fn borrow(q: *mut MessageQueue) -> std::mem::ManuallyDrop<Arc<MessageQueu
     std::mem::ManuallyDrop::new(unsafe { Arc::from_raw(q as *const MessageQueue) })
 }
 
+/// Lists the queue's service on the run queue (the run queue holds services, not queues).
+///
 /// # Safety
-/// `q` is a live queue pointer; its reference passes to the run queue.
+/// `q` is a live queue pointer; its reference is given back.
 #[no_mangle]
 pub unsafe extern "C" fn skynet_globalmq_push(q: *mut MessageQueue) {
     if !q.is_null() {
         // SAFETY: as documented.
-        global().push(unsafe { Arc::from_raw(q as *const MessageQueue) });
+        let q = unsafe { Arc::from_raw(q as *const MessageQueue) };
+        if let Some(ctx) = registry().grab(q.handle()) {
+            run_queue().push(ctx);
+        }
     }
 }
 
+/// The queue of the next service on the run queue (one reference for the caller).
 #[no_mangle]
 pub extern "C" fn skynet_globalmq_pop() -> *mut MessageQueue {
-    global().pop().map_or(std::ptr::null_mut(), |q| Arc::into_raw(q) as *mut _)
+    run_queue().pop().map_or(std::ptr::null_mut(), |c| Arc::into_raw(c.queue().clone()) as *mut _)
 }
 
 #[no_mangle]
@@ -64,15 +72,10 @@ pub extern "C" fn skynet_mq_create(handle: u32) -> *mut MessageQueue {
     Arc::into_raw(MessageQueue::new(handle)) as *mut _
 }
 
-/// # Safety
-/// `q` is a live queue pointer.
+/// Nothing to do here: a queue goes with its service, whose last reference bounces what is
+/// left in it.
 #[no_mangle]
-pub unsafe extern "C" fn skynet_mq_mark_release(q: *mut MessageQueue) {
-    if !q.is_null() {
-        // SAFETY: as documented.
-        unsafe { borrow(q) }.mark_release();
-    }
-}
+pub extern "C" fn skynet_mq_mark_release(_q: *mut MessageQueue) {}
 
 /// Drains the queue through `drop_func` and gives back the caller's reference.
 ///
@@ -130,7 +133,15 @@ pub unsafe extern "C" fn skynet_mq_push(q: *mut MessageQueue, message: *const CM
         return;
     }
     // SAFETY: as documented.
-    unsafe { borrow(q).push(message.read().into_message()) };
+    let (q, m) = unsafe { (borrow(q), message.read().into_message()) };
+    // A queue of a live service lists it as a push to the service would; any other queue
+    // (made by skynet_mq_create) just holds the message.
+    let how = q.push(m);
+    if let Some(ctx) = registry().grab(q.handle()) {
+        if Arc::ptr_eq(ctx.queue(), &q) {
+            crate::scheduler::pushed(&ctx, how);
+        }
+    }
 }
 
 /// # Safety

@@ -10,11 +10,19 @@ use std::ffi::c_void;
 use std::marker::PhantomData;
 
 /// An owned block of `len` bytes from the C allocator (or no block at all).
+///
+/// The length keeps its top 8 bits free (a message is at most `usize::MAX >> 8` bytes): a
+/// [`Message`](crate::message::Message) stores its type there, as C's skynet_message does,
+/// so a queued message is 24 bytes.
 #[derive(Debug)]
 pub struct Payload {
     ptr: *mut u8,
-    len: usize,
+    /// The length in the low 56 bits; the top 8 are the tag a message keeps there.
+    sz: usize,
 }
+
+const LEN_MASK: usize = usize::MAX >> 8;
+const TAG_SHIFT: u32 = usize::BITS - 8;
 
 // SAFETY: a Payload is the only owner of its block; moving it to another thread moves the
 // block with it, and the C allocator may free on any thread.
@@ -33,7 +41,7 @@ fn alloc(size: usize) -> *mut u8 {
 impl Payload {
     /// No block: a message that carries nothing.
     pub const fn empty() -> Payload {
-        Payload { ptr: std::ptr::null_mut(), len: 0 }
+        Payload { ptr: std::ptr::null_mut(), sz: 0 }
     }
 
     /// A copy of `bytes`, with a NUL after them (not counted in the length), as skynet copies.
@@ -54,7 +62,7 @@ impl Payload {
             std::ptr::copy_nonoverlapping(tail.as_ptr(), ptr.add(head_len), tail.len());
             *ptr.add(len) = 0;
         }
-        Payload { ptr, len }
+        Payload { ptr, sz: len & LEN_MASK }
     }
 
     /// Takes over a block C code hands the core.
@@ -64,7 +72,7 @@ impl Payload {
     /// which nobody else frees or uses from now on. (A NULL block keeps its length, as a
     /// skynet message may carry a size without data.)
     pub unsafe fn from_raw(ptr: *mut c_void, len: usize) -> Payload {
-        Payload { ptr: ptr as *mut u8, len }
+        Payload { ptr: ptr as *mut u8, sz: len & LEN_MASK }
     }
 
     /// Gives the block away: the receiver frees it from now on.
@@ -80,11 +88,11 @@ impl Payload {
     }
 
     pub fn len(&self) -> usize {
-        self.len
+        self.sz & LEN_MASK
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 
     pub fn is_null(&self) -> bool {
@@ -96,8 +104,17 @@ impl Payload {
             &[]
         } else {
             // SAFETY: a payload's block holds `len` bytes (the constructors' promise).
-            unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+            unsafe { std::slice::from_raw_parts(self.ptr, self.len()) }
         }
+    }
+
+    /// The 8-bit tag kept beside the length (a message's type).
+    pub(crate) fn tag(&self) -> u8 {
+        (self.sz >> TAG_SHIFT) as u8
+    }
+
+    pub(crate) fn set_tag(&mut self, tag: u8) {
+        self.sz = self.len() | (tag as usize) << TAG_SHIFT;
     }
 }
 
@@ -157,11 +174,11 @@ impl<'a> Borrowed<'a> {
     /// The payload to queue: the sender's own block when it gave it up, else a copy.
     pub fn into_payload(self) -> Payload {
         if self.ptr.is_null() {
-            return Payload { ptr: std::ptr::null_mut(), len: self.len };
+            return Payload { ptr: std::ptr::null_mut(), sz: self.len & LEN_MASK };
         }
         let this = std::mem::ManuallyDrop::new(self);
         if this.owned {
-            Payload { ptr: this.ptr, len: this.len }
+            Payload { ptr: this.ptr, sz: this.len & LEN_MASK }
         } else {
             Payload::copy_of(this.bytes())
         }

@@ -1,6 +1,6 @@
 //! skynet_server.h: contexts, their queues and dispatch, for modules that drive the core.
 
-use super::{context, text};
+use super::{context, context_arc, text};
 use crate::context::{self as core, Context};
 use crate::handle::registry;
 use crate::message::{Message, Payload};
@@ -103,9 +103,9 @@ pub unsafe extern "C" fn skynet_context_send(
     session: c_int,
 ) {
     // SAFETY: as documented.
-    if let Some(c) = unsafe { context(ctx) } {
-        // SAFETY: as documented.
-        let payload = unsafe { Payload::from_raw(msg, sz) };
+    let payload = unsafe { Payload::from_raw(msg, sz) };
+    // SAFETY: as documented.
+    if let Some(c) = unsafe { context_arc(ctx) } {
         c.push(Message::new(source, session, payload, ptype));
     }
 }
@@ -131,7 +131,9 @@ pub unsafe extern "C" fn skynet_context_message_dispatch(
     let monitor = unsafe { sm.as_ref() }.unwrap_or(&fallback);
     // SAFETY: a non-null queue pointer carries one reference, passed in here.
     let queue = (!q.is_null()).then(|| unsafe { Arc::from_raw(q as *const MessageQueue) });
-    core::dispatch_batch(monitor, queue, weight).map_or(std::ptr::null_mut(), |q| Arc::into_raw(q) as *mut _)
+    let current = queue.and_then(|q| registry().grab(q.handle()));
+    let next = crate::scheduler::dispatch_batch(monitor, current, weight);
+    next.map_or(std::ptr::null_mut(), |c| Arc::into_raw(c.queue().clone()) as *mut _)
 }
 
 #[no_mangle]
