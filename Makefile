@@ -3,7 +3,19 @@
 
 CARGO ?= cargo
 CC ?= cc
+# The cargo profile of the core: release (default), debug, or any profile of Cargo.toml.
+PROFILE ?= release
+ifeq ($(PROFILE),release)
+CARGO_PROFILE := --release
 BUILD := target/release
+else ifneq ($(filter debug dev,$(PROFILE)),)
+CARGO_PROFILE :=
+BUILD := target/debug
+else
+CARGO_PROFILE := --profile $(PROFILE)
+BUILD := target/$(PROFILE)
+endif
+# build.rs builds Lua into Cargo's OUT_DIR; tools/lua-outputs copies it here after each build.
 LUA_INC := $(BUILD)/lua/include
 LUA_LIB := $(BUILD)/lua/lib/liblua5.5.a
 CFLAGS ?= -O2 -g -Wall
@@ -30,7 +42,9 @@ all: skynet $(CSERVICES) $(if $(LUACLIB_SRC),luaclib/skynet.so) $(LUACLIB_MODS) 
 # cargo decides what is stale; the copy beside the executable follows the build. It is
 # replaced by rename, never rewritten in place: running nodes keep their mapping.
 core:
-	$(CARGO) build --release
+	mkdir -p target
+	$(CARGO) build $(CARGO_PROFILE) --message-format=json-render-diagnostics > target/cargo-build-$(PROFILE).json
+	sh tools/lua-outputs target/cargo-build-$(PROFILE).json $(BUILD)/lua
 	cmp -s $(BUILD)/libskynet.so libskynet.so || \
 		{ cp $(BUILD)/libskynet.so libskynet.so.new && mv -f libskynet.so.new libskynet.so; }
 $(LUA_LIB): core

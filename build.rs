@@ -1,26 +1,31 @@
 //! Builds two things the core needs but must not embed:
-//! - Lua 5.5 (the sources of the lua-src crate, with our shared-code extension from
-//!   lua-share/) as a static archive plus headers under `target/<profile>/lua/`, for the
-//!   Makefile to link into the `skynet` executable (the process owns the one Lua; the core
-//!   only calls its C API as undefined symbols).
+//! - Lua (the release named by `LUA_RELEASE`, from the sources the lua-src crate ships, the
+//!   version Cargo.toml pins exactly), with our shared-code extension from lua-share/, as a
+//!   static archive plus headers under `$OUT_DIR/lua/`: `lib/liblua5.5.a`, `include/`, and
+//!   the patched sources in `src/` (for the sanitizer tests). The Makefile links the archive
+//!   into the `skynet` executable (the process owns the one Lua; the core only calls its C
+//!   API as undefined symbols) and copies the outputs to `target/<profile>/lua/`.
+//!   `SKYNET_LUA_SRC=<dir>` builds from another copy of the same release's `src/` instead.
+//!   Nothing falls back silently: sources not found, a different release, or a patch anchor
+//!   missing fail the build with the reason.
 //! - The small C edge that stable Rust cannot write (variadic `skynet_error`).
 use std::env;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// The Lua release we patch and build: its sources must say so in lua.h.
+const LUA_RELEASE: &str = "5.5.1";
+/// The crate that ships those sources, at the exact version Cargo.toml pins.
+const LUA_SRC_CRATE: &str = "lua-src";
+const LUA_SRC_VERSION: &str = "551.1.0";
+
 fn main() {
     let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap());
-    // OUT_DIR is target/<profile>/build/<pkg>-<hash>/out
-    let profile_dir = out_dir.ancestors().nth(3).unwrap().to_path_buf();
-    let lua_dir = profile_dir.join("lua");
-    let lua_lib_dir = match lua_source_dir() {
-        Some(src) => build_shared_lua(&src, &lua_dir.join("src"), &lua_dir),
-        None => {
-            println!("cargo:warning=lua-src's sources not found: building stock Lua, without shared code");
-            lua_src::Build::new().out_dir(&lua_dir).build(lua_src::Lua55).lib_dir().to_path_buf()
-        }
-    };
+    let lua_dir = out_dir.join("lua");
+    let src = lua_source_dir().unwrap_or_else(|why| panic!("can't find the Lua {LUA_RELEASE} sources: {why}"));
+    check_release(&src);
+    let lua_lib_dir = build_shared_lua(&src, &lua_dir.join("src"), &lua_dir);
     // Only unit tests link it (see lib.rs); the search path alone links nothing.
     println!("cargo:rustc-link-search=native={}", lua_lib_dir.display());
 
@@ -40,34 +45,74 @@ fn main() {
     println!("cargo:rerun-if-changed=src/ffi/variadic.c");
     println!("cargo:rerun-if-changed=lua-share");
     println!("cargo:rerun-if-changed=include");
+    println!("cargo:rerun-if-env-changed=SKYNET_LUA_SRC");
 }
 
-/// Where the lua-src crate keeps Lua 5.5's sources (cargo knows where it unpacked it).
-fn lua_source_dir() -> Option<PathBuf> {
-    let cargo = env::var("CARGO").ok()?;
-    let target = env::var("TARGET").ok()?;
+/// The directory of Lua's `.c` and `.h` files: `SKYNET_LUA_SRC`, else the lua-src package
+/// (name and version as pinned) among this build's dependencies, as `cargo metadata` lists
+/// them, whose `lua-<release>/` holds the sources.
+fn lua_source_dir() -> Result<PathBuf, String> {
+    if let Ok(dir) = env::var("SKYNET_LUA_SRC") {
+        return Ok(PathBuf::from(dir));
+    }
+    let cargo = env::var("CARGO").map_err(|_| "CARGO is not set (not run by cargo?)")?;
+    let target = env::var("TARGET").map_err(|_| "TARGET is not set")?;
+    // --filter-platform: only this target's dependencies, so nothing needs downloading.
     let out = Command::new(cargo)
         .args(["metadata", "--format-version", "1", "--offline", "--filter-platform", &target])
-        .current_dir(env::var("CARGO_MANIFEST_DIR").ok()?)
+        .current_dir(env::var("CARGO_MANIFEST_DIR").unwrap())
         .output()
-        .ok()?;
-    let json = String::from_utf8(out.stdout).ok()?;
+        .map_err(|e| format!("cargo metadata: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("cargo metadata failed: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    let json = String::from_utf8_lossy(&out.stdout);
+    let manifest = package_manifest(&json, LUA_SRC_CRATE, LUA_SRC_VERSION)
+        .ok_or_else(|| format!("no package {LUA_SRC_CRATE} {LUA_SRC_VERSION} in cargo metadata (is Cargo.toml's pin the same?)"))?;
+    let dir = Path::new(&manifest).parent().unwrap().join(format!("lua-{LUA_RELEASE}"));
+    if dir.join("lua.h").is_file() {
+        Ok(dir)
+    } else {
+        Err(format!("{} has no lua.h", dir.display()))
+    }
+}
+
+/// The manifest path of package `name` at `version` in `cargo metadata` output: each package
+/// object starts with its name and version, and names its manifest path further on.
+fn package_manifest(json: &str, name: &str, version: &str) -> Option<String> {
+    let start = json.find(&format!("{{\"name\":\"{name}\",\"version\":\"{version}\""))?;
     let key = "\"manifest_path\":\"";
-    json.match_indices(key)
-        .filter_map(|(at, _)| {
-            let rest = &json[at + key.len()..];
-            Some(&rest[..rest.find('"')?])
-        })
-        .map(Path::new)
-        .filter(|m| m.parent().and_then(|d| d.file_name()).is_some_and(|n| n.to_string_lossy().starts_with("lua-src-")))
-        .filter_map(|m| Some(m.parent()?.join("lua-5.5.1")))
-        .find(|d| d.join("lstring.c").is_file())
+    let rest = &json[start..];
+    let at = rest.find(key)? + key.len();
+    let end = rest[at..].find('"')?;
+    Some(rest[at..at + end].to_string())
+}
+
+/// Fails unless `src/lua.h` is the release we patch (the patch anchors are written for it).
+fn check_release(src: &Path) {
+    let header = fs::read_to_string(src.join("lua.h")).unwrap_or_else(|e| panic!("{}: {e}", src.join("lua.h").display()));
+    let field = |name: &str| {
+        header
+            .lines()
+            .find_map(|l| l.strip_prefix("#define LUA_VERSION_").and_then(|r| r.strip_prefix(name)).map(|v| v.trim().trim_matches('"').to_string()))
+            .unwrap_or_default()
+    };
+    let found = format!("{}.{}.{}", field("MAJOR_N"), field("MINOR_N"), field("RELEASE_N"));
+    if found != LUA_RELEASE {
+        panic!("{} is Lua {found}, not {LUA_RELEASE}: update LUA_RELEASE and the patch in build.rs together", src.display());
+    }
 }
 
 /// Replaces `old` (which must occur once) in `file` by `new`.
 fn replace_once(file: &Path, old: &str, new: &str) {
-    let text = fs::read_to_string(file).unwrap();
-    assert_eq!(text.matches(old).count(), 1, "{}: the place to extend is not where expected", file.display());
+    let text = fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let n = text.matches(old).count();
+    if n != 1 {
+        panic!(
+            "the shared-code patch does not apply to Lua {LUA_RELEASE}: {} has {n} places (not 1) matching\n{old}",
+            file.display()
+        );
+    }
     fs::write(file, text.replacen(old, new, 1)).unwrap();
 }
 
