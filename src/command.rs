@@ -18,160 +18,222 @@ pub enum Reply {
 /// The service told when any service exits (MONITOR).
 static MONITOR_EXIT: AtomicU32 = AtomicU32::new(0);
 
-pub fn run(ctx: Option<&Context>, cmd: &str, param: Option<&str>) -> Reply {
-    let from = ctx.map_or(0, |c| c.handle());
-    let need_ctx = |name: &str| {
-        if ctx.is_none() {
-            log::error(0, &format!("error: command {name} needs a service context"));
+/// One command as a service gave it.
+struct Call<'a> {
+    ctx: Option<&'a Context>,
+    /// The caller's handle (0 without a context).
+    from: u32,
+    name: &'a str,
+    /// The parameter ("" when none was given).
+    param: &'a str,
+}
+
+impl<'a> Call<'a> {
+    /// The caller's context, for commands that act on the caller (logged when missing).
+    fn service(&self) -> Option<&'a Context> {
+        if self.ctx.is_none() {
+            log::error(0, &format!("error: command {} needs a service context", self.name));
         }
-        ctx
-    };
-    let p = param.unwrap_or("");
-    match cmd {
-        "TIMEOUT" => {
-            let Some(c) = need_ctx(cmd) else { return Reply::Nothing };
-            let Some(ticks) = parse_int_prefix(p) else {
-                log::error(from, &format!("error: TIMEOUT needs a number, not `{p}`"));
-                return Reply::Nothing;
-            };
-            let session = c.new_session();
-            timer::timeout(c.handle(), ticks.clamp(i32::MIN as i64, i32::MAX as i64) as i32, session);
-            Reply::Text(session.to_string())
-        }
-        "REG" => {
-            let Some(c) = need_ctx(cmd) else { return Reply::Nothing };
-            if p.is_empty() {
-                Reply::Text(format!(":{:x}", c.handle()))
-            } else if let Some(name) = p.strip_prefix('.') {
-                if registry().bind_name(c.handle(), name) {
-                    Reply::Text(name.to_owned())
-                } else {
-                    log::error(from, &format!("error: name .{name} is already in use"));
-                    Reply::Nothing
-                }
-            } else {
-                log::error(from, &format!("error: Can't register global name {p} in C"));
-                Reply::Nothing
-            }
-        }
-        "QUERY" => match p.strip_prefix('.') {
-            Some(name) => match registry().find_name(name) {
-                0 => Reply::Nothing,
-                h => Reply::Text(format!(":{h:x}")),
-            },
-            None => Reply::Nothing,
-        },
-        "NAME" => {
-            let mut words = p.split_whitespace();
-            let (Some(name), Some(addr)) = (words.next(), words.next()) else {
-                log::error(from, &format!("error: NAME needs `name :handle`, not `{p}`"));
-                return Reply::Nothing;
-            };
-            let Some(handle) = addr.strip_prefix(':').and_then(|h| u32::from_str_radix(h, 16).ok()) else {
-                log::error(from, &format!("error: NAME needs a :hex handle, not `{addr}`"));
-                return Reply::Nothing;
-            };
-            match name.strip_prefix('.') {
-                Some(local) => {
-                    if registry().bind_name(handle, local) {
-                        Reply::Text(local.to_owned())
-                    } else {
-                        log::error(from, &format!("error: can't name :{handle:08x} .{local}"));
-                        Reply::Nothing
-                    }
-                }
-                None => {
-                    log::error(from, &format!("error: Can't set global name {name} in C"));
-                    Reply::Nothing
-                }
-            }
-        }
-        "EXIT" => {
-            if let Some(c) = need_ctx(cmd) {
-                exit_service(Some(c), 0);
-            }
-            Reply::Nothing
-        }
-        "KILL" => {
-            if let Some(h) = to_handle(from, p) {
-                exit_service(ctx, h);
-            }
-            Reply::Nothing
-        }
-        "LAUNCH" => {
-            let line = p.trim_start();
-            let (name, args) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
-            if name.is_empty() {
-                log::error(from, "error: LAUNCH needs a module name");
-                return Reply::Nothing;
-            }
-            match context::launch(name, args) {
-                Some(h) => Reply::Text(format!(":{h:08X}")),
-                None => Reply::Nothing,
-            }
-        }
-        "GETENV" => env::get_c(p).map_or(Reply::Nothing, Reply::Static),
-        "SETENV" => {
-            let (key, value) = p.split_once(' ').unwrap_or((p, ""));
-            if let Err(e) = env::set(key, value) {
-                log::error(from, &format!("error: SETENV: {e}"));
-            }
-            Reply::Nothing
-        }
-        "STARTTIME" => Reply::Text(timer::start_time().to_string()),
-        "ABORT" => {
-            crate::start::abort_from(ctx.map_or(0, |c| c.handle()));
-            Reply::Nothing
-        }
-        "MONITOR" => {
-            if p.is_empty() {
-                match MONITOR_EXIT.load(Relaxed) {
-                    0 => Reply::Nothing,
-                    h => Reply::Text(format!(":{h:x}")),
-                }
-            } else {
-                if let Some(h) = to_handle(from, p) {
-                    MONITOR_EXIT.store(h, Relaxed);
-                }
-                Reply::Nothing
-            }
-        }
-        "STAT" => {
-            let Some(c) = need_ctx(cmd) else { return Reply::Nothing };
-            Reply::Text(match p {
-                "mqlen" => c.queue().len().to_string(),
-                "endless" => if c.take_endless() { "1" } else { "0" }.to_string(),
-                "cpu" => format!("{:.6}", c.cpu_cost_us() as f64 / 1_000_000.0),
-                "time" => format!("{:.6}", c.running_time_us() as f64 / 1_000_000.0),
-                "message" => c.message_count().to_string(),
-                _ => {
-                    log::error(from, &format!("error: unknown STAT `{p}`"));
-                    String::new()
-                }
-            })
-        }
-        "LOGON" | "LOGOFF" => {
-            if let Some(target) = to_handle(from, p).and_then(|h| registry().grab(h)) {
-                if cmd == "LOGON" {
-                    target.open_log();
-                } else {
-                    target.close_log();
-                }
-            }
-            Reply::Nothing
-        }
-        "SIGNAL" => {
-            let (addr, sig) = p.split_once(' ').unwrap_or((p, "0"));
-            if let Some(target) = to_handle(from, addr).and_then(|h| registry().grab(h)) {
-                target.signal(parse_int_prefix(sig).unwrap_or(0) as i32);
-            }
-            Reply::Nothing
-        }
-        _ => {
-            log::error(from, &format!("error: unknown command `{cmd}`"));
-            Reply::Nothing
-        }
+        self.ctx
     }
+
+    fn fail(&self, why: &str) -> Reply {
+        log::error(self.from, why);
+        Reply::Nothing
+    }
+}
+
+type Command = fn(&Call) -> Reply;
+
+/// Every command, by name; the frequent ones first (the table is scanned in order).
+const COMMANDS: &[(&str, Command)] = &[
+    ("TIMEOUT", timeout),
+    ("REG", reg),
+    ("QUERY", query),
+    ("NAME", name),
+    ("EXIT", exit),
+    ("KILL", kill),
+    ("LAUNCH", launch),
+    ("GETENV", getenv),
+    ("SETENV", setenv),
+    ("STARTTIME", starttime),
+    ("ABORT", abort),
+    ("MONITOR", monitor),
+    ("STAT", stat),
+    ("LOGON", logon),
+    ("LOGOFF", logoff),
+    ("SIGNAL", signal),
+];
+
+pub fn run(ctx: Option<&Context>, cmd: &str, param: Option<&str>) -> Reply {
+    let call = Call { ctx, from: ctx.map_or(0, |c| c.handle()), name: cmd, param: param.unwrap_or("") };
+    match COMMANDS.iter().find(|(name, _)| *name == cmd) {
+        Some((_, command)) => command(&call),
+        None => call.fail(&format!("error: unknown command `{cmd}`")),
+    }
+}
+
+/// TIMEOUT ticks: a session answered after `ticks` centiseconds.
+fn timeout(call: &Call) -> Reply {
+    let Some(c) = call.service() else { return Reply::Nothing };
+    let Some(ticks) = parse_int_prefix(call.param) else {
+        return call.fail(&format!("error: TIMEOUT needs a number, not `{}`", call.param));
+    };
+    let session = c.new_session();
+    timer::timeout(c.handle(), ticks.clamp(i32::MIN as i64, i32::MAX as i64) as i32, session);
+    Reply::Text(session.to_string())
+}
+
+/// REG: the caller's address; REG .name: names the caller.
+fn reg(call: &Call) -> Reply {
+    let Some(c) = call.service() else { return Reply::Nothing };
+    let p = call.param;
+    if p.is_empty() {
+        Reply::Text(format!(":{:x}", c.handle()))
+    } else if let Some(name) = p.strip_prefix('.') {
+        if registry().bind_name(c.handle(), name) {
+            Reply::Text(name.to_owned())
+        } else {
+            call.fail(&format!("error: name .{name} is already in use"))
+        }
+    } else {
+        call.fail(&format!("error: Can't register global name {p} in C"))
+    }
+}
+
+/// QUERY .name: the named service's address.
+fn query(call: &Call) -> Reply {
+    match call.param.strip_prefix('.').map(|name| registry().find_name(name)) {
+        Some(0) | None => Reply::Nothing,
+        Some(h) => Reply::Text(format!(":{h:x}")),
+    }
+}
+
+/// NAME .name :handle: names another service.
+fn name(call: &Call) -> Reply {
+    let p = call.param;
+    let mut words = p.split_whitespace();
+    let (Some(name), Some(addr)) = (words.next(), words.next()) else {
+        return call.fail(&format!("error: NAME needs `name :handle`, not `{p}`"));
+    };
+    let Some(handle) = addr.strip_prefix(':').and_then(|h| u32::from_str_radix(h, 16).ok()) else {
+        return call.fail(&format!("error: NAME needs a :hex handle, not `{addr}`"));
+    };
+    match name.strip_prefix('.') {
+        Some(local) if registry().bind_name(handle, local) => Reply::Text(local.to_owned()),
+        Some(local) => call.fail(&format!("error: can't name :{handle:08x} .{local}")),
+        None => call.fail(&format!("error: Can't set global name {name} in C")),
+    }
+}
+
+/// EXIT: the caller goes.
+fn exit(call: &Call) -> Reply {
+    if let Some(c) = call.service() {
+        exit_service(Some(c), 0);
+    }
+    Reply::Nothing
+}
+
+/// KILL :handle|.name: another service goes.
+fn kill(call: &Call) -> Reply {
+    if let Some(h) = to_handle(call.from, call.param) {
+        exit_service(call.ctx, h);
+    }
+    Reply::Nothing
+}
+
+/// LAUNCH module args: the new service's address.
+fn launch(call: &Call) -> Reply {
+    let line = call.param.trim_start();
+    let (name, args) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+    if name.is_empty() {
+        return call.fail("error: LAUNCH needs a module name");
+    }
+    match context::launch(name, args) {
+        Some(h) => Reply::Text(format!(":{h:08X}")),
+        None => Reply::Nothing,
+    }
+}
+
+fn getenv(call: &Call) -> Reply {
+    env::get_c(call.param).map_or(Reply::Nothing, Reply::Static)
+}
+
+/// SETENV key value.
+fn setenv(call: &Call) -> Reply {
+    let (key, value) = call.param.split_once(' ').unwrap_or((call.param, ""));
+    match env::set(key, value) {
+        Ok(()) => Reply::Nothing,
+        Err(e) => call.fail(&format!("error: SETENV: {e}")),
+    }
+}
+
+fn starttime(_: &Call) -> Reply {
+    Reply::Text(timer::start_time().to_string())
+}
+
+fn abort(call: &Call) -> Reply {
+    crate::start::abort_from(call.from);
+    Reply::Nothing
+}
+
+/// MONITOR: the exit monitor's address; MONITOR :handle sets it.
+fn monitor(call: &Call) -> Reply {
+    if call.param.is_empty() {
+        return match MONITOR_EXIT.load(Relaxed) {
+            0 => Reply::Nothing,
+            h => Reply::Text(format!(":{h:x}")),
+        };
+    }
+    if let Some(h) = to_handle(call.from, call.param) {
+        MONITOR_EXIT.store(h, Relaxed);
+    }
+    Reply::Nothing
+}
+
+/// STAT mqlen|endless|cpu|time|message: a figure of the caller.
+fn stat(call: &Call) -> Reply {
+    let Some(c) = call.service() else { return Reply::Nothing };
+    Reply::Text(match call.param {
+        "mqlen" => c.queue().len().to_string(),
+        "endless" => if c.take_endless() { "1" } else { "0" }.to_string(),
+        "cpu" => format!("{:.6}", c.cpu_cost_us() as f64 / 1_000_000.0),
+        "time" => format!("{:.6}", c.running_time_us() as f64 / 1_000_000.0),
+        "message" => c.message_count().to_string(),
+        other => {
+            log::error(call.from, &format!("error: unknown STAT `{other}`"));
+            String::new()
+        }
+    })
+}
+
+/// The live service a command's parameter names (logged when it names none).
+fn target(call: &Call, addr: &str) -> Option<std::sync::Arc<Context>> {
+    to_handle(call.from, addr).and_then(|h| registry().grab(h))
+}
+
+/// LOGON :handle: that service's messages are logged to logpath/<handle>.log.
+fn logon(call: &Call) -> Reply {
+    if let Some(t) = target(call, call.param) {
+        t.open_log();
+    }
+    Reply::Nothing
+}
+
+fn logoff(call: &Call) -> Reply {
+    if let Some(t) = target(call, call.param) {
+        t.close_log();
+    }
+    Reply::Nothing
+}
+
+/// SIGNAL :handle [sig]: the module's signal entry of that service.
+fn signal(call: &Call) -> Reply {
+    let (addr, sig) = call.param.split_once(' ').unwrap_or((call.param, "0"));
+    if let Some(t) = target(call, addr) {
+        t.signal(parse_int_prefix(sig).unwrap_or(0) as i32);
+    }
+    Reply::Nothing
 }
 
 /// Retires `handle` (0: the caller itself), telling the MONITOR service first.
@@ -227,7 +289,17 @@ fn parse_int_prefix(s: &str) -> Option<i64> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_int_prefix;
+    use super::*;
+
+    #[test]
+    fn every_command_has_one_entry() {
+        let mut names: Vec<&str> = COMMANDS.iter().map(|(n, _)| *n).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), COMMANDS.len());
+        assert!(matches!(run(None, "STARTTIME", None), Reply::Text(_)));
+        assert!(matches!(run(None, "NO SUCH COMMAND", None), Reply::Nothing));
+    }
 
     #[test]
     fn parses_leading_integers_like_strtol() {
