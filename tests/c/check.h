@@ -7,6 +7,8 @@
 
 #include "skynet.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #define CHECK(ctx, cond) do { \
@@ -24,6 +26,18 @@
 		return 1; \
 	} \
 } while (0)
+
+/* Logs "TEST FAIL <formatted text>" and stops the node. */
+static inline void
+test_fail(struct skynet_context *ctx, const char *fmt, ...) {
+	char text[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	skynet_error(ctx, "TEST FAIL %s", text);
+	skynet_command(ctx, "ABORT", NULL);
+}
 
 static inline void
 test_pass(struct skynet_context *ctx) {

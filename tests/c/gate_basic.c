@@ -253,11 +253,7 @@ on_text(struct gatetest *t, uint32_t source, int session, const char *text) {
 static int
 cb(struct skynet_context *ctx, void *ud, int type, int session, uint32_t source, const void *msg, size_t sz) {
 	struct gatetest *t = ud;
-	if (type == PTYPE_RESPONSE && session == t->deadline) {
-		skynet_error(ctx, "TEST FAIL timed out at step %d", t->step);
-		skynet_command(ctx, "ABORT", NULL);
-		return 0;
-	}
+	ON_DEADLINE(ctx, type, session, t->deadline, "timed out at step %d", t->step);
 	if (type != PTYPE_TEXT)
 		return 0;
 	char text[512];
@@ -278,8 +274,7 @@ gate_basic_init(void *inst, struct skynet_context *ctx, const char *parm) {
 	t->self = skynet_context_handle(ctx);
 	t->id = t->second_id = -1;
 	CHECK_INIT(ctx, pipe(t->go) == 0);
-	skynet_callback(ctx, t, cb);
-	t->deadline = arm_deadline(ctx, 3000);
+	socket_test_setup(ctx, t, cb, 3000, 0, &t->deadline, NULL);
 	const char *h = skynet_command(ctx, "LAUNCH", "gate_basic agent");
 	CHECK_INIT(ctx, h);
 	t->agent = strtoul(h + 1, NULL, 16);

@@ -166,11 +166,7 @@ static int handle_text(struct limittest *t, uint32_t source, int session, const 
 static int
 cb(struct skynet_context *ctx, void *ud, int type, int session, uint32_t source, const void *msg, size_t sz) {
 	struct limittest *t = ud;
-	if (type == PTYPE_RESPONSE && session == t->deadline) {
-		skynet_error(ctx, "TEST FAIL timed out (flood %llu bytes)", (unsigned long long)t->flood_bytes);
-		skynet_command(ctx, "ABORT", NULL);
-		return 0;
-	}
+	ON_DEADLINE(ctx, type, session, t->deadline, "timed out (flood %llu bytes)", (unsigned long long)t->flood_bytes);
 	if (type != PTYPE_TEXT)
 		return 0;
 	/* Reports are not NUL-terminated: work on a terminated copy (frames are binary, the
@@ -248,8 +244,7 @@ gate_limit_init(void *inst, struct skynet_context *ctx, const char *parm) {
 	for (int i = 0; i < ROLES; i++)
 		t->ids[i] = -1;
 	CHECK_INIT(ctx, pipe(t->go) == 0);
-	skynet_callback(ctx, t, cb);
-	t->deadline = arm_deadline(ctx, 6000);
+	socket_test_setup(ctx, t, cb, 6000, 0, &t->deadline, NULL);
 	for (int tries = 0; tries < 20 && !t->gate; tries++) {
 		char cmd[160];
 		t->port = free_port(AF_INET, SOCK_STREAM);

@@ -138,11 +138,7 @@ maybe_pass(struct manytest *t) {
 static int
 cb(struct skynet_context *ctx, void *ud, int type, int session, uint32_t source, const void *msg, size_t sz) {
 	struct manytest *t = ud;
-	if (type == PTYPE_RESPONSE && session == t->deadline) {
-		skynet_error(ctx, "TEST FAIL timed out: %d opens, %d closes, %d pings", t->opens, t->closes, t->pings);
-		skynet_command(ctx, "ABORT", NULL);
-		return 0;
-	}
+	ON_DEADLINE(ctx, type, session, t->deadline, "timed out: %d opens, %d closes, %d pings", t->opens, t->closes, t->pings);
 	if (type != PTYPE_TEXT)
 		return 0;
 	/* Reports are not NUL-terminated: work on a terminated copy. */
@@ -203,8 +199,7 @@ gate_many_init(void *inst, struct skynet_context *ctx, const char *parm) {
 	t->self = skynet_context_handle(ctx);
 	t->final_id = -1;
 	CHECK_INIT(ctx, pipe(t->go) == 0);
-	skynet_callback(ctx, t, cb);
-	t->deadline = arm_deadline(ctx, 9000);
+	socket_test_setup(ctx, t, cb, 9000, 0, &t->deadline, NULL);
 	for (int tries = 0; tries < 20 && !t->gate; tries++) {
 		char cmd[160];
 		t->port = free_port(AF_INET, SOCK_STREAM);

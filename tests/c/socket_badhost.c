@@ -24,11 +24,7 @@ static struct badtest T;
 static int
 cb(struct skynet_context *ctx, void *ud, int type, int session, uint32_t source, const void *msg, size_t sz) {
 	struct badtest *t = ud;
-	if (type == PTYPE_RESPONSE && session == t->deadline) {
-		skynet_error(ctx, "TEST FAIL timed out (%d errors)", t->errors);
-		skynet_command(ctx, "ABORT", NULL);
-		return 0;
-	}
+	ON_DEADLINE(ctx, type, session, t->deadline, "timed out (%d errors)", t->errors);
 	if (type != PTYPE_SOCKET)
 		return 0;
 	const struct skynet_socket_message *e = msg;
@@ -49,9 +45,7 @@ cb(struct skynet_context *ctx, void *ud, int type, int session, uint32_t source,
 		skynet_command(ctx, "ABORT", NULL);
 		break;
 	case SKYNET_SOCKET_TYPE_CONNECT:
-		if (e->id == t->listen_id && t->port == 0) {
-			t->port = e->ud;
-			skynet_socket_start(ctx, t->listen_id);
+		if (listener_ready(ctx, e, t->listen_id, &t->port)) {
 			t->client = skynet_socket_connect(ctx, "127.0.0.1", t->port);
 			CHECK(ctx, t->client >= 0);
 		} else if (e->id == t->client) {
@@ -78,8 +72,7 @@ int
 socket_badhost_init(void *inst, struct skynet_context *ctx, const char *parm) {
 	struct badtest *t = &T;
 	t->ctx = ctx;
-	skynet_callback(ctx, t, cb);
-	t->deadline = arm_deadline(ctx, 3000);
+	socket_test_setup(ctx, t, cb, 3000, 0, &t->deadline, NULL);
 	char longname[400];
 	memset(longname, 'a', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';

@@ -23,11 +23,7 @@ static struct bindtest T;
 static int
 cb(struct skynet_context *ctx, void *ud, int type, int session, uint32_t source, const void *msg, size_t sz) {
 	struct bindtest *t = ud;
-	if (type == PTYPE_RESPONSE && session == t->deadline) {
-		skynet_error(ctx, "TEST FAIL timed out");
-		skynet_command(ctx, "ABORT", NULL);
-		return 0;
-	}
+	ON_DEADLINE(ctx, type, session, t->deadline, "timed out");
 	if (type != PTYPE_SOCKET)
 		return 0;
 	const struct skynet_socket_message *e = msg;
@@ -79,8 +75,7 @@ int
 socket_bind_init(void *inst, struct skynet_context *ctx, const char *parm) {
 	struct bindtest *t = &T;
 	t->ctx = ctx;
-	skynet_callback(ctx, t, cb);
-	t->deadline = arm_deadline(ctx, 3000);
+	socket_test_setup(ctx, t, cb, 3000, 0, &t->deadline, NULL);
 	CHECK_INIT(ctx, pipe(t->in) == 0 && pipe(t->out) == 0);
 	t->in_id = skynet_socket_bind(ctx, t->in[0]);
 	t->out_id = skynet_socket_bind(ctx, t->out[1]);

@@ -209,11 +209,7 @@ finish(struct closetest *t) {
 static int
 cb(struct skynet_context *ctx, void *ud, int type, int session, uint32_t source, const void *msg, size_t sz) {
 	struct closetest *t = ud;
-	if (type == PTYPE_RESPONSE && session == t->deadline) {
-		skynet_error(ctx, "TEST FAIL timed out");
-		skynet_command(ctx, "ABORT", NULL);
-		return 0;
-	}
+	ON_DEADLINE(ctx, type, session, t->deadline, "timed out");
 	if (type == PTYPE_TEXT) {
 		char text[256];
 		snprintf(text, sizeof(text), "%.*s", (int)sz, (const char *)msg);
@@ -320,9 +316,6 @@ socket_close_init(void *inst, struct skynet_context *ctx, const char *parm) {
 	for (int i = 0; i < ROLES; i++)
 		t->ids[i] = -1;
 	CHECK_INIT(ctx, pipe(t->go) == 0);
-	skynet_callback(ctx, t, cb);
-	t->deadline = arm_deadline(ctx, 6000);
-	t->listen_id = skynet_socket_listen(ctx, "127.0.0.1", 0, 8);
-	CHECK_INIT(ctx, t->listen_id >= 0);
+	CHECK_INIT(ctx, socket_test_setup(ctx, t, cb, 6000, 8, &t->deadline, &t->listen_id) == 0);
 	return 0;
 }

@@ -83,11 +83,7 @@ which_side(struct conntest *t, int id, int *role) {
 static int
 cb(struct skynet_context *ctx, void *ud, int type, int session, uint32_t source, const void *msg, size_t sz) {
 	struct conntest *t = ud;
-	if (type == PTYPE_RESPONSE && session == t->deadline) {
-		skynet_error(ctx, "TEST FAIL timed out");
-		skynet_command(ctx, "ABORT", NULL);
-		return 0;
-	}
+	ON_DEADLINE(ctx, type, session, t->deadline, "timed out");
 	if (type == PTYPE_TEXT) {
 		char text[128];
 		snprintf(text, sizeof(text), "%.*s", (int)sz, (const char *)msg);
@@ -182,8 +178,7 @@ socket_connect_init(void *inst, struct skynet_context *ctx, const char *parm) {
 	struct conntest *t = &T;
 	t->ctx = ctx;
 	t->self = skynet_context_handle(ctx);
-	skynet_callback(ctx, t, cb);
-	t->deadline = arm_deadline(ctx, 3000);
+	socket_test_setup(ctx, t, cb, 3000, 0, &t->deadline, NULL);
 	char cmd[64];
 	snprintf(cmd, sizeof(cmd), "socket_connect helper %x", t->self);
 	const char *h = skynet_command(ctx, "LAUNCH", cmd);

@@ -209,11 +209,7 @@ cb(struct skynet_context *ctx, void *ud, int type, int session, uint32_t source,
 	struct echo *e = ud;
 	if (type == PTYPE_SOCKET)
 		return on_socket(e, msg, sz);
-	if (type == PTYPE_RESPONSE && session == e->deadline) {
-		skynet_error(ctx, "TEST FAIL timed out (received %llu)", (unsigned long long)e->received);
-		skynet_command(ctx, "ABORT", NULL);
-		return 0;
-	}
+	ON_DEADLINE(ctx, type, session, e->deadline, "timed out (received %llu)", (unsigned long long)e->received);
 	if (type != PTYPE_TEXT)
 		return 0;
 	char text[512];
@@ -248,9 +244,6 @@ socket_echo_init(void *inst, struct skynet_context *ctx, const char *parm) {
 	e->self = skynet_context_handle(ctx);
 	e->conn = -1;
 	CHECK_INIT(ctx, pipe(e->go) == 0);
-	skynet_callback(ctx, e, cb);
-	e->deadline = arm_deadline(ctx, 9000);
-	e->listen_id = skynet_socket_listen(ctx, "127.0.0.1", 0, 32);
-	CHECK_INIT(ctx, e->listen_id >= 0);
+	CHECK_INIT(ctx, socket_test_setup(ctx, e, cb, 9000, 32, &e->deadline, &e->listen_id) == 0);
 	return 0;
 }

@@ -138,11 +138,7 @@ restore_limit(struct fdtest *t) {
 static int
 cb(struct skynet_context *ctx, void *ud, int type, int session, uint32_t source, const void *msg, size_t sz) {
 	struct fdtest *t = ud;
-	if (type == PTYPE_RESPONSE && session == t->deadline) {
-		skynet_error(ctx, "TEST FAIL timed out");
-		skynet_command(ctx, "ABORT", NULL);
-		return 0;
-	}
+	ON_DEADLINE(ctx, type, session, t->deadline, "timed out");
 	if (type == PTYPE_TEXT) {
 		char text[128];
 		snprintf(text, sizeof(text), "%.*s", (int)sz, (const char *)msg);
@@ -187,9 +183,7 @@ cb(struct skynet_context *ctx, void *ud, int type, int session, uint32_t source,
 	char text[128];
 	switch (e->type) {
 	case SKYNET_SOCKET_TYPE_CONNECT:
-		if (e->id == t->listen_id && t->port == 0) {
-			t->port = e->ud;
-			skynet_socket_start(ctx, t->listen_id);
+		if (listener_ready(ctx, e, t->listen_id, &t->port)) {
 			CHECK(ctx, pthread_create(&t->client, NULL, client_main, t) == 0);
 		}
 		break;
@@ -228,9 +222,6 @@ socket_fdlimit_init(void *inst, struct skynet_context *ctx, const char *parm) {
 	t->self = skynet_context_handle(ctx);
 	t->connect_id = -2;
 	CHECK_INIT(ctx, pipe(t->go) == 0);
-	skynet_callback(ctx, t, cb);
-	t->deadline = arm_deadline(ctx, 6000);
-	t->listen_id = skynet_socket_listen(ctx, "127.0.0.1", 0, CLIENTS * 2);
-	CHECK_INIT(ctx, t->listen_id >= 0);
+	CHECK_INIT(ctx, socket_test_setup(ctx, t, cb, 6000, CLIENTS * 2, &t->deadline, &t->listen_id) == 0);
 	return 0;
 }

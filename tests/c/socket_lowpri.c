@@ -128,11 +128,7 @@ phase2(struct lowpri *t) {
 static int
 cb(struct skynet_context *ctx, void *ud, int type, int session, uint32_t source, const void *msg, size_t sz) {
 	struct lowpri *t = ud;
-	if (type == PTYPE_RESPONSE && session == t->deadline) {
-		skynet_error(ctx, "TEST FAIL timed out");
-		skynet_command(ctx, "ABORT", NULL);
-		return 0;
-	}
+	ON_DEADLINE(ctx, type, session, t->deadline, "timed out");
 	if (type == PTYPE_TEXT) {
 		char text[256];
 		snprintf(text, sizeof(text), "%.*s", (int)sz, (const char *)msg);
@@ -153,9 +149,7 @@ cb(struct skynet_context *ctx, void *ud, int type, int session, uint32_t source,
 	const struct skynet_socket_message *e = msg;
 	switch (e->type) {
 	case SKYNET_SOCKET_TYPE_CONNECT:
-		if (e->id == t->listen_id && t->port == 0) {
-			t->port = e->ud;
-			skynet_socket_start(ctx, t->listen_id);
+		if (listener_ready(ctx, e, t->listen_id, &t->port)) {
 			CHECK(ctx, pthread_create(&t->client, NULL, client_main, t) == 0);
 		} else if (e->id == t->conn) {
 			send_frame(t, 'A', 6 << 20, 1, 0); /* written in part at once: the rest goes first */
@@ -191,9 +185,6 @@ socket_lowpri_init(void *inst, struct skynet_context *ctx, const char *parm) {
 	t->self = skynet_context_handle(ctx);
 	t->conn = -1;
 	CHECK_INIT(ctx, pipe(t->go) == 0);
-	skynet_callback(ctx, t, cb);
-	t->deadline = arm_deadline(ctx, 9000);
-	t->listen_id = skynet_socket_listen(ctx, "127.0.0.1", 0, 8);
-	CHECK_INIT(ctx, t->listen_id >= 0);
+	CHECK_INIT(ctx, socket_test_setup(ctx, t, cb, 9000, 8, &t->deadline, &t->listen_id) == 0);
 	return 0;
 }

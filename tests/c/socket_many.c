@@ -110,11 +110,7 @@ maybe_pass(struct many *m) {
 static int
 cb(struct skynet_context *ctx, void *ud, int type, int session, uint32_t source, const void *msg, size_t sz) {
 	struct many *m = ud;
-	if (type == PTYPE_RESPONSE && session == m->deadline) {
-		skynet_error(ctx, "TEST FAIL timed out: %d accepted, %d closed", m->accepted, m->closed);
-		skynet_command(ctx, "ABORT", NULL);
-		return 0;
-	}
+	ON_DEADLINE(ctx, type, session, m->deadline, "timed out: %d accepted, %d closed", m->accepted, m->closed);
 	if (type == PTYPE_TEXT) {
 		if (sz >= 4 && memcmp(msg, "fail", 4) == 0) {
 			skynet_error(ctx, "TEST FAIL client: %.*s", (int)sz, (const char *)msg);
@@ -130,9 +126,7 @@ cb(struct skynet_context *ctx, void *ud, int type, int session, uint32_t source,
 	const struct skynet_socket_message *e = msg;
 	switch (e->type) {
 	case SKYNET_SOCKET_TYPE_CONNECT:
-		if (e->id == m->listen_id && m->port == 0) {
-			m->port = e->ud;
-			skynet_socket_start(ctx, m->listen_id);
+		if (listener_ready(ctx, e, m->listen_id, &m->port)) {
 			CHECK(ctx, pthread_create(&m->client, NULL, client_main, m) == 0);
 		} else if (e->id != m->listen_id) {
 			CHECK(ctx, m->open[e->id & 0xffff] == 1);
@@ -176,9 +170,6 @@ socket_many_init(void *inst, struct skynet_context *ctx, const char *parm) {
 	}
 	m->ctx = ctx;
 	m->self = skynet_context_handle(ctx);
-	skynet_callback(ctx, m, cb);
-	m->deadline = arm_deadline(ctx, 6000);
-	m->listen_id = skynet_socket_listen(ctx, "127.0.0.1", 0, CONNS);
-	CHECK_INIT(ctx, m->listen_id >= 0);
+	CHECK_INIT(ctx, socket_test_setup(ctx, m, cb, 6000, CONNS, &m->deadline, &m->listen_id) == 0);
 	return 0;
 }

@@ -97,11 +97,7 @@ read_counter(struct pausetest *t, int *reading) {
 static int
 cb(struct skynet_context *ctx, void *ud, int type, int session, uint32_t source, const void *msg, size_t sz) {
 	struct pausetest *t = ud;
-	if (type == PTYPE_RESPONSE && session == t->deadline) {
-		skynet_error(ctx, "TEST FAIL timed out (received %llu, %d cycles)", (unsigned long long)t->received, t->cycles);
-		skynet_command(ctx, "ABORT", NULL);
-		return 0;
-	}
+	ON_DEADLINE(ctx, type, session, t->deadline, "timed out (received %llu, %d cycles)", (unsigned long long)t->received, t->cycles);
 	if (type == PTYPE_TEXT) {
 		char text[256];
 		snprintf(text, sizeof(text), "%.*s", (int)sz, (const char *)msg);
@@ -135,9 +131,7 @@ cb(struct skynet_context *ctx, void *ud, int type, int session, uint32_t source,
 	const struct skynet_socket_message *e = msg;
 	switch (e->type) {
 	case SKYNET_SOCKET_TYPE_CONNECT:
-		if (e->id == t->listen_id && t->port == 0) {
-			t->port = e->ud;
-			skynet_socket_start(ctx, t->listen_id);
+		if (listener_ready(ctx, e, t->listen_id, &t->port)) {
 			CHECK(ctx, pthread_create(&t->client, NULL, client_main, t) == 0);
 		}
 		break;
@@ -181,9 +175,6 @@ socket_pause_init(void *inst, struct skynet_context *ctx, const char *parm) {
 	t->self = skynet_context_handle(ctx);
 	t->conn = -1;
 	t->next_pause = 1;
-	skynet_callback(ctx, t, cb);
-	t->deadline = arm_deadline(ctx, 9000);
-	t->listen_id = skynet_socket_listen(ctx, "127.0.0.1", 0, 8);
-	CHECK_INIT(ctx, t->listen_id >= 0);
+	CHECK_INIT(ctx, socket_test_setup(ctx, t, cb, 9000, 8, &t->deadline, &t->listen_id) == 0);
 	return 0;
 }

@@ -35,11 +35,7 @@ info_of(int id, struct socket_info *out) {
 static int
 cb(struct skynet_context *ctx, void *ud, int type, int session, uint32_t source, const void *msg, size_t sz) {
 	struct reusetest *t = ud;
-	if (type == PTYPE_RESPONSE && session == t->deadline) {
-		skynet_error(ctx, "TEST FAIL timed out");
-		skynet_command(ctx, "ABORT", NULL);
-		return 0;
-	}
+	ON_DEADLINE(ctx, type, session, t->deadline, "timed out");
 	if (type != PTYPE_SOCKET)
 		return 0;
 	const struct skynet_socket_message *e = msg;
@@ -74,8 +70,7 @@ int
 socket_reuse_init(void *inst, struct skynet_context *ctx, const char *parm) {
 	struct reusetest *t = &T;
 	t->ctx = ctx;
-	skynet_callback(ctx, t, cb);
-	t->deadline = arm_deadline(ctx, 6000);
+	socket_test_setup(ctx, t, cb, 6000, 0, &t->deadline, NULL);
 	t->a = skynet_socket_udp(ctx, NULL, 0);
 	CHECK_INIT(ctx, t->a >= 0);
 	skynet_socket_close(ctx, t->a);

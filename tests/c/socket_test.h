@@ -45,6 +45,41 @@ arm_deadline(struct skynet_context *ctx, int centiseconds) {
 	return session ? atoi(session) : -1;
 }
 
+/* At the top of a callback: once the deadline from arm_deadline (or socket_test_setup)
+ * passes, the test fails with the state the format describes and the node stops. */
+#define ON_DEADLINE(ctx, type, session, deadline, ...) do { \
+	if ((type) == PTYPE_RESPONSE && (session) == (deadline)) { \
+		test_fail((ctx), __VA_ARGS__); \
+		return 0; \
+	} \
+} while (0)
+
+/* The start every socket test shares: `cb` with the test's state `ud`, the deadline that
+ * bounds the test (*deadline, after `centiseconds`) and, when `listen_id` is not NULL, a
+ * socket listening on 127.0.0.1 at a port the kernel picks (not started: its CONNECT event
+ * carries the port, see listener_ready). 0 on success, -1 when the listen failed. */
+static inline int
+socket_test_setup(struct skynet_context *ctx, void *ud, skynet_cb cb, int centiseconds, int backlog,
+	int *deadline, int *listen_id) {
+	skynet_callback(ctx, ud, cb);
+	*deadline = arm_deadline(ctx, centiseconds);
+	if (listen_id == NULL)
+		return 0;
+	*listen_id = skynet_socket_listen(ctx, "127.0.0.1", 0, backlog);
+	return *listen_id >= 0 ? 0 : -1;
+}
+
+/* The listener's first CONNECT event: records its port in *port and starts accepting.
+ * 1 when `e` was that event. */
+static inline int
+listener_ready(struct skynet_context *ctx, const struct skynet_socket_message *e, int listen_id, int *port) {
+	if (e->type != SKYNET_SOCKET_TYPE_CONNECT || e->id != listen_id || *port != 0)
+		return 0;
+	*port = e->ud;
+	skynet_socket_start(ctx, listen_id);
+	return 1;
+}
+
 /* From any thread: a PTYPE_TEXT message to the service (copied by the core). */
 static inline void
 notify(uint32_t handle, const char *fmt, ...) {

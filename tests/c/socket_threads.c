@@ -94,11 +94,7 @@ client_main(void *arg) {
 static int
 cb(struct skynet_context *ctx, void *ud, int type, int session, uint32_t source, const void *msg, size_t sz) {
 	struct threadtest *t = ud;
-	if (type == PTYPE_RESPONSE && session == t->deadline) {
-		skynet_error(ctx, "TEST FAIL timed out");
-		skynet_command(ctx, "ABORT", NULL);
-		return 0;
-	}
+	ON_DEADLINE(ctx, type, session, t->deadline, "timed out");
 	if (type == PTYPE_TEXT) {
 		if (sz >= 4 && memcmp(msg, "fail", 4) == 0) {
 			skynet_error(ctx, "TEST FAIL %.*s", (int)sz, (const char *)msg);
@@ -122,9 +118,7 @@ cb(struct skynet_context *ctx, void *ud, int type, int session, uint32_t source,
 	const struct skynet_socket_message *e = msg;
 	switch (e->type) {
 	case SKYNET_SOCKET_TYPE_CONNECT:
-		if (e->id == t->listen_id && t->port == 0) {
-			t->port = e->ud;
-			skynet_socket_start(ctx, t->listen_id);
+		if (listener_ready(ctx, e, t->listen_id, &t->port)) {
 			CHECK(ctx, pthread_create(&t->client, NULL, client_main, t) == 0);
 		} else if (e->id == t->conn) {
 			for (int i = 0; i < WRITERS; i++)
@@ -153,9 +147,6 @@ socket_threads_init(void *inst, struct skynet_context *ctx, const char *parm) {
 	t->ctx = ctx;
 	t->self = skynet_context_handle(ctx);
 	t->conn = -1;
-	skynet_callback(ctx, t, cb);
-	t->deadline = arm_deadline(ctx, 6000);
-	t->listen_id = skynet_socket_listen(ctx, "127.0.0.1", 0, 8);
-	CHECK_INIT(ctx, t->listen_id >= 0);
+	CHECK_INIT(ctx, socket_test_setup(ctx, t, cb, 6000, 8, &t->deadline, &t->listen_id) == 0);
 	return 0;
 }

@@ -159,11 +159,7 @@ on_udp(struct udptest *t, const struct skynet_socket_message *e) {
 static int
 cb(struct skynet_context *ctx, void *ud, int type, int session, uint32_t source, const void *msg, size_t sz) {
 	struct udptest *t = ud;
-	if (type == PTYPE_RESPONSE && session == t->deadline) {
-		skynet_error(ctx, "TEST FAIL timed out");
-		skynet_command(ctx, "ABORT", NULL);
-		return 0;
-	}
+	ON_DEADLINE(ctx, type, session, t->deadline, "timed out");
 	if (type == PTYPE_TEXT) {
 		if (sz >= 4 && memcmp(msg, "fail", 4) == 0) {
 			skynet_error(ctx, "TEST FAIL %.*s", (int)sz, (const char *)msg);
@@ -198,8 +194,7 @@ socket_udp_init(void *inst, struct skynet_context *ctx, const char *parm) {
 	struct udptest *t = &T;
 	t->ctx = ctx;
 	t->self = skynet_context_handle(ctx);
-	skynet_callback(ctx, t, cb);
-	t->deadline = arm_deadline(ctx, 3000);
+	socket_test_setup(ctx, t, cb, 3000, 0, &t->deadline, NULL);
 	t->f[V4].ip = "127.0.0.1";
 	t->f[V4].family = AF_INET;
 	t->f[V6].ip = "::1";

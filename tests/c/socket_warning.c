@@ -85,11 +85,7 @@ check_warnings(struct warn *w) {
 static int
 cb(struct skynet_context *ctx, void *ud, int type, int session, uint32_t source, const void *msg, size_t sz) {
 	struct warn *w = ud;
-	if (type == PTYPE_RESPONSE && session == w->deadline) {
-		skynet_error(ctx, "TEST FAIL timed out, %d warnings", w->nwarnings);
-		skynet_command(ctx, "ABORT", NULL);
-		return 0;
-	}
+	ON_DEADLINE(ctx, type, session, w->deadline, "timed out, %d warnings", w->nwarnings);
 	if (type == PTYPE_TEXT) {
 		if (sz >= 4 && memcmp(msg, "fail", 4) == 0) {
 			skynet_error(ctx, "TEST FAIL client: %.*s", (int)sz, (const char *)msg);
@@ -107,9 +103,7 @@ cb(struct skynet_context *ctx, void *ud, int type, int session, uint32_t source,
 	const struct skynet_socket_message *e = msg;
 	switch (e->type) {
 	case SKYNET_SOCKET_TYPE_CONNECT:
-		if (e->id == w->listen_id && w->port == 0) {
-			w->port = e->ud;
-			skynet_socket_start(ctx, w->listen_id);
+		if (listener_ready(ctx, e, w->listen_id, &w->port)) {
 			CHECK(ctx, pthread_create(&w->client, NULL, client_main, w) == 0);
 		} else if (e->id == w->conn) {
 			send_all(w);
@@ -146,9 +140,6 @@ socket_warning_init(void *inst, struct skynet_context *ctx, const char *parm) {
 	w->self = skynet_context_handle(ctx);
 	w->conn = -1;
 	CHECK_INIT(ctx, pipe(w->go) == 0);
-	skynet_callback(ctx, w, cb);
-	w->deadline = arm_deadline(ctx, 6000);
-	w->listen_id = skynet_socket_listen(ctx, "127.0.0.1", 0, 8);
-	CHECK_INIT(ctx, w->listen_id >= 0);
+	CHECK_INIT(ctx, socket_test_setup(ctx, w, cb, 6000, 8, &w->deadline, &w->listen_id) == 0);
 	return 0;
 }
