@@ -1,20 +1,18 @@
 //! Memory figures for malloc_hook.h. The core keeps the libc allocator; totals come from
 //! glibc's own counters, and Lua states are counted by their allocator (skynet_lalloc).
 
-use std::ffi::c_void;
+use crate::ffi::sys;
+
+pub use crate::ffi::sys::lalloc;
 
 /// Bytes the C allocator has handed out and not taken back.
 pub fn used() -> usize {
-    // SAFETY: mallinfo2 only reads allocator statistics.
-    let mi = unsafe { libc::mallinfo2() };
-    mi.uordblks + mi.hblkhd
+    sys::malloc_usage().0
 }
 
 /// Blocks in use (chunks mapped plus in the arenas), as close as glibc reports.
 pub fn blocks() -> usize {
-    // SAFETY: as above.
-    let mi = unsafe { libc::mallinfo2() };
-    mi.hblks + mi.ordblks
+    sys::malloc_usage().1
 }
 
 /// Above this much free memory at the top of a heap, glibc gives it back to the kernel.
@@ -33,23 +31,6 @@ pub fn tune_allocator() {
         || std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_some()
         || std::env::var("GLIBC_TUNABLES").is_ok_and(|t| t.contains("threshold"));
     if !set_by_user {
-        // SAFETY: mallopt only changes allocator parameters.
-        unsafe {
-            libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD);
-            libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
-        }
-    }
-}
-
-/// The allocator Lua states use: realloc, or free for a zero size.
-///
-/// # Safety
-/// `ptr` must be null or a live block from this allocator.
-pub unsafe fn lalloc(ptr: *mut c_void, nsize: usize) -> *mut c_void {
-    if nsize == 0 {
-        libc::free(ptr);
-        std::ptr::null_mut()
-    } else {
-        libc::realloc(ptr, nsize)
+        sys::set_malloc_thresholds(TRIM_THRESHOLD, MMAP_THRESHOLD);
     }
 }

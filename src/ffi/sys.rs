@@ -1,7 +1,7 @@
 //! The few libc services the core modules use (clocks, signal dispositions), behind safe
 //! functions.
 
-use std::ffi::c_int;
+use std::ffi::{c_int, c_void};
 
 /// A clock's reading in microseconds.
 fn clock_us(id: libc::clockid_t) -> u64 {
@@ -46,5 +46,68 @@ pub fn ctime(secs: u64) -> String {
     match unsafe { super::text(p) } {
         Some(s) => s.trim_end().to_string(),
         None => secs.to_string(),
+    }
+}
+
+/// glibc's allocator counters: (bytes in use, blocks in use).
+pub fn malloc_usage() -> (usize, usize) {
+    // SAFETY: mallinfo2 only reads allocator statistics.
+    let mi = unsafe { libc::mallinfo2() };
+    (mi.uordblks + mi.hblkhd, mi.hblks + mi.ordblks)
+}
+
+/// Sets glibc's trim threshold and the size from which blocks get a mapping of their own.
+pub fn set_malloc_thresholds(trim: i32, mmap: i32) {
+    // SAFETY: mallopt only changes allocator parameters.
+    unsafe {
+        libc::mallopt(libc::M_TRIM_THRESHOLD, trim);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, mmap);
+    }
+}
+
+/// The allocator Lua states use: realloc, or free for a zero size.
+///
+/// # Safety
+/// `ptr` must be null or a live block from the C allocator.
+pub unsafe fn lalloc(ptr: *mut c_void, nsize: usize) -> *mut c_void {
+    if nsize == 0 {
+        // SAFETY: the caller's promise.
+        unsafe { libc::free(ptr) };
+        std::ptr::null_mut()
+    } else {
+        // SAFETY: the caller's promise.
+        unsafe { libc::realloc(ptr, nsize) }
+    }
+}
+
+/// Whether process `pid` exists (kill with signal 0).
+pub fn process_exists(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists.
+    pid > 0 && unsafe { libc::kill(pid, 0) } == 0
+}
+
+/// daemon(3): detaches from the terminal, keeping the working directory and the standard
+/// streams. Call it before any thread exists.
+pub fn daemonize() -> std::io::Result<()> {
+    // SAFETY: daemon(1, 1) forks; the documented contract is that no other thread runs yet.
+    if unsafe { libc::daemon(1, 1) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Points the standard streams at /dev/null, as a daemon's should.
+pub fn silence_std_streams() {
+    // SAFETY: open/dup2/close on file descriptors this process owns.
+    unsafe {
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+        if null >= 0 {
+            for fd in 0..3 {
+                libc::dup2(null, fd);
+            }
+            if null > 2 {
+                libc::close(null);
+            }
+        }
     }
 }
