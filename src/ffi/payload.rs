@@ -49,6 +49,20 @@ impl Payload {
         Payload::with_header(&(), bytes)
     }
 
+    /// `a` then `b` in one block (a datagram and its sender's address), NUL after them.
+    pub fn concat(a: &[u8], b: &[u8]) -> Payload {
+        let len = a.len() + b.len();
+        let ptr = alloc(len + 1);
+        // SAFETY: `ptr` has room for len + 1 bytes; the sources are valid for their lengths
+        // and cannot overlap a fresh block.
+        unsafe {
+            std::ptr::copy_nonoverlapping(a.as_ptr(), ptr, a.len());
+            std::ptr::copy_nonoverlapping(b.as_ptr(), ptr.add(a.len()), b.len());
+            *ptr.add(len) = 0;
+        }
+        Payload { ptr, sz: len & LEN_MASK }
+    }
+
     /// The bytes of `head` (a plain C struct) followed by `tail` and a NUL not counted in the
     /// length: how socket events and remote messages are laid out.
     pub fn with_header<H: Copy>(head: &H, tail: &[u8]) -> Payload {

@@ -227,20 +227,14 @@ impl Server {
 
     fn read_stream(&self, st: &mut State) -> ReadOutcome {
         let size = st.read_size;
-        // SAFETY: a fresh block for the read; it goes to the service with the DATA event.
-        let buf = unsafe { libc::malloc(size) as *mut u8 };
-        if buf.is_null() {
-            log::error(0, &format!("socket: out of memory reading socket {}", st.id));
-            return ReadOutcome::Drained;
-        }
-        // SAFETY: `buf` has `size` writable bytes.
-        let r = unsafe { sys::read_raw(st.fd, buf, size) };
-        let n = match r {
-            Ok(n) if n > 0 => n,
+        let data = match sys::read_payload(st.fd, size) {
+            Ok(data) if !data.is_empty() => data,
             other => {
-                // SAFETY: nothing was handed over.
-                unsafe { libc::free(buf as *mut libc::c_void) };
                 return match other {
+                    Err(e) if e.kind() == io::ErrorKind::OutOfMemory => {
+                        log::error(0, &format!("socket: out of memory reading socket {}", st.id));
+                        ReadOutcome::Drained
+                    }
                     Ok(_) => self.end_of_stream(st),
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => ReadOutcome::Data,
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -261,6 +255,7 @@ impl Server {
                 };
             }
         };
+        let n = data.len();
         st.read_errors = 0;
         st.stat.read += n as u64;
         st.stat.rtime = self.now();
@@ -274,8 +269,6 @@ impl Server {
                 st.read_size = size / 2;
             }
         }
-        // SAFETY: `buf` is a malloc'd block with `n` bytes read into it, handed over here.
-        let data = unsafe { crate::message::Payload::from_raw(buf as *mut libc::c_void, n) };
         report::forward(st.opaque, report::TYPE_DATA, st.id, n as i32, Payload::Buffer(data));
         ReadOutcome::Data
     }
@@ -323,18 +316,7 @@ impl Server {
             return ReadOutcome::Data;
         }
         let tail = address.as_bytes();
-        // SAFETY: a fresh block for the datagram and its address, handed to the service.
-        let buf = unsafe { libc::malloc(n + tail.len()) as *mut u8 };
-        if buf.is_null() {
-            return ReadOutcome::Data;
-        }
-        // SAFETY: `buf` has room for both parts.
-        unsafe {
-            std::ptr::copy_nonoverlapping(lp.udp_buffer.as_ptr(), buf, n);
-            std::ptr::copy_nonoverlapping(tail.as_ptr(), buf.add(n), tail.len());
-        }
-        // SAFETY: `buf` is a malloc'd block holding the datagram and the address, handed over.
-        let data = unsafe { crate::message::Payload::from_raw(buf as *mut libc::c_void, n + tail.len()) };
+        let data = crate::message::Payload::concat(&lp.udp_buffer[..n], tail);
         report::forward(st.opaque, report::TYPE_UDP, st.id, n as i32, Payload::Buffer(data));
         ReadOutcome::Data
     }

@@ -244,6 +244,26 @@ pub unsafe fn read_raw(fd: RawFd, buf: *mut u8, len: usize) -> io::Result<usize>
     check_size(libc::read(fd, buf as *mut libc::c_void, len))
 }
 
+/// read(2) of up to `size` bytes into a fresh payload (empty at the end of the stream).
+/// An allocation failure is ErrorKind::OutOfMemory.
+pub fn read_payload(fd: RawFd, size: usize) -> io::Result<crate::message::Payload> {
+    // SAFETY: a fresh block for the read, freed below unless handed to the payload.
+    let buf = unsafe { libc::malloc(size.max(1)) };
+    if buf.is_null() {
+        return Err(io::ErrorKind::OutOfMemory.into());
+    }
+    // SAFETY: `buf` has `size` writable bytes.
+    match unsafe { read_raw(fd, buf as *mut u8, size) } {
+        // SAFETY: a malloc'd block with `n` bytes read into it, handed over.
+        Ok(n) if n > 0 => Ok(unsafe { crate::message::Payload::from_raw(buf, n) }),
+        other => {
+            // SAFETY: nothing was handed over.
+            unsafe { libc::free(buf) };
+            other.map(|_| crate::message::Payload::empty())
+        }
+    }
+}
+
 pub fn write(fd: RawFd, data: &[u8]) -> io::Result<usize> {
     // SAFETY: the slice is readable for its length.
     check_size(unsafe { libc::write(fd, data.as_ptr() as *const libc::c_void, data.len()) })
