@@ -301,8 +301,7 @@ unsafe extern "C" fn loadfile(l: *mut lua_State) -> c_int {
 }
 
 /// # Safety
-/// Lua calls it, as a C function, on a live state `l` of a snlua service with
-/// its arguments on the stack.
+/// Lua calls it as the continuation of `dofile`, on the same live state `l`.
 unsafe extern "C" fn dofile_results(l: *mut lua_State, _status: c_int, _ctx: lua_KContext) -> c_int {
     // SAFETY: the stack holds the file name (or nil) and the chunk's results.
     unsafe { lua_gettop(l) - 1 }

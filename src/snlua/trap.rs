@@ -49,8 +49,7 @@ impl Trap {
 /// The count hook: removes itself and raises "signal 0" if the trap is set.
 ///
 /// # Safety
-/// Lua calls it, as a C function, on a live state `l` of a snlua service with
-/// its arguments on the stack.
+/// Lua calls it as a count hook on the running thread `l` of a snlua service.
 unsafe extern "C" fn signal_hook(l: *mut lua_State, _ar: *mut lua_Debug) {
     // SAFETY: Lua calls the hook with the running thread of a snlua state.
     let host = unsafe { host_of(l) };
