@@ -325,3 +325,49 @@ impl RunQueue {
         self.quit.load(Ordering::SeqCst)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::tests::new_context;
+    use crate::message::Message;
+
+    fn fill(ctx: &Arc<Context>, n: i32) {
+        for i in 0..n {
+            // Marked scheduled from birth: the pushes list nothing.
+            assert_eq!(ctx.queue().push(Message::empty(0, i, 0)), Pushed::Queued);
+        }
+    }
+
+    #[test]
+    fn a_batch_is_sized_by_the_worker_weight() {
+        let monitor = Monitor::new();
+        for (weight, want) in [(-1, 1), (0, 8), (1, 4), (2, 2)] {
+            let ctx = new_context(0x00fd_0001);
+            fill(&ctx, 8);
+            let next = dispatch_batch(&monitor, Some(ctx.clone()), weight);
+            assert_eq!(ctx.message_count(), want, "weight {weight}");
+            assert_eq!(ctx.queue().len(), 8 - want as usize);
+            // Nothing else waits (the run queue of this test process is empty): the same
+            // service runs again.
+            assert!(next.is_some_and(|n| Arc::ptr_eq(&n, &ctx)));
+        }
+    }
+
+    #[test]
+    fn a_retired_service_is_not_dispatched_and_its_queue_is_emptied() {
+        let ctx = new_context(0x00fd_0002);
+        fill(&ctx, 3);
+        ctx.mark_retired();
+        dispatch_batch(&Monitor::new(), Some(ctx.clone()), 0);
+        assert_eq!(ctx.message_count(), 0);
+        assert!(ctx.queue().is_empty());
+        // Emptied, it is no longer scheduled: the next push asks for it to be listed.
+        assert_eq!(ctx.queue().push(Message::empty(0, 9, 0)), Pushed::Ready);
+    }
+
+    #[test]
+    fn weights_follow_upstreams_table() {
+        assert_eq!((weight(0), weight(4), weight(8), weight(16), weight(24), weight(100)), (-1, 0, 1, 2, 3, 0));
+    }
+}

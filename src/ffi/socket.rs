@@ -398,3 +398,20 @@ pub extern "C" fn skynet_socket_info() -> *mut CSocketInfo {
     }
     head
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_socket_event_is_logged_as_upstream_logs_it() {
+        let text = SocketEvent::new(2, 5, 0, None, b"127.0.0.1").into_payload();
+        assert_eq!(describe_event(text.bytes()), "[socket] 2 5 0 [127.0.0.1]");
+        let data = SocketEvent::new(1, 7, 3, Some(Payload::copy_of(b"\x01\xab\xff")), &[]);
+        let data = data.into_payload();
+        assert_eq!(describe_event(data.bytes()), "[socket] 1 7 3 01abff");
+        assert_eq!(describe_event(b"short"), "[socket] (malformed)");
+        // An event dropped undelivered frees its data buffer too (ASan runs would see a leak).
+        drop(SocketEvent(data));
+    }
+}
