@@ -1,12 +1,8 @@
-//! The allocator of a service's Lua state: it counts the state's bytes, refuses growth past
+//! The accounting of a service's Lua state's allocator (ffi.rs): it counts the state's bytes, refuses growth past
 //! the limit the service asked for (`skynet.memlimit`), and reports each time the count
 //! passes a threshold that starts at 32 MiB and doubles after every report.
 
-use super::host::Snlua;
-use crate::ffi::lua::lua_State;
-use crate::{log, memory};
-use std::ffi::c_void;
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 /// The first "Memory warning" threshold.
 pub const FIRST_WARNING: usize = 32 * 1024 * 1024;
@@ -71,44 +67,6 @@ impl Memory {
 /// A byte count in MiB as the warnings print it.
 pub fn mib(bytes: usize) -> f32 {
     bytes as f32 / (1024.0 * 1024.0)
-}
-
-/// The `lua_Alloc` of every snlua state; `ud` is the service's `Snlua`.
-///
-/// # Safety
-/// Lua calls it with the `ud` given to lua_newstate (a live Snlua) and its own blocks.
-pub unsafe extern "C" fn lalloc(ud: *mut c_void, ptr: *mut c_void, osize: usize, nsize: usize) -> *mut c_void {
-    // SAFETY: `ud` is the Snlua the state was created with; it outlives the state.
-    let host = unsafe { &*(ud as *const Snlua) };
-    match host.memory.account(!ptr.is_null(), osize, nsize) {
-        Verdict::Refuse => std::ptr::null_mut(),
-        Verdict::Grant(warn) => {
-            if let Some(bytes) = warn {
-                log::error(host.handle(), &format!("Memory warning {:.2} M", mib(bytes)));
-            }
-            // SAFETY: `ptr` is null or a block this allocator returned before.
-            unsafe { memory::lalloc(ptr, nsize) }
-        }
-    }
-}
-
-/// One hash seed for every service's state, made on first use (as upstream, so strings hash
-/// alike in all states).
-pub fn global_seed() -> u32 {
-    static SEED: AtomicU32 = AtomicU32::new(0);
-    let seed = SEED.load(Relaxed);
-    if seed != 0 {
-        return seed;
-    }
-    // SAFETY: luaL_makeseed does not use its state argument.
-    let fresh = match unsafe { crate::ffi::lua::luaL_makeseed(std::ptr::null_mut::<lua_State>()) } {
-        0 => 1,
-        s => s,
-    };
-    match SEED.compare_exchange(0, fresh, Relaxed, Relaxed) {
-        Ok(_) => fresh,
-        Err(existing) => existing,
-    }
 }
 
 #[cfg(test)]

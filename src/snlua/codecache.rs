@@ -72,7 +72,7 @@ fn sharing() -> Option<SharedCode> {
     *SHARING.get_or_init(|| {
         let shared = shared_code()?;
         // SAFETY: lshare_init takes the seed every service's state is made with.
-        (unsafe { (shared.init)(super::alloc::global_seed()) } != 0).then_some(shared)
+        (unsafe { (shared.init)(super::ffi::global_seed()) } != 0).then_some(shared)
     })
 }
 

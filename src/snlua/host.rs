@@ -42,7 +42,7 @@ impl Snlua {
         }));
         super::codecache::prepare();
         // SAFETY: the state's allocator gets `host`, which lives until `release` closes it.
-        let state = unsafe { lua_newstate(alloc::lalloc, host as *mut c_void, alloc::global_seed()) };
+        let state = unsafe { lua_newstate(super::ffi::lalloc, host as *mut c_void, super::ffi::global_seed()) };
         if state.is_null() {
             // SAFETY: `host` came from Box::into_raw above and nothing else holds it.
             drop(unsafe { Box::from_raw(host) });

@@ -2,86 +2,36 @@
 //! `cservice/snlua.so` found on `cpath` still wins, as for every module).
 //!
 //! - `host`: the service's Lua state, its setup and the run of the loader;
-//! - `alloc`: the state's allocator, with the memory limit and the "Memory warning" reports;
+//! - `alloc`: the accounting behind the states' allocator: the memory limit and the
+//!   "Memory warning" reports;
 //! - `trap`: `signal 0`, which breaks Lua code stuck in a loop;
 //! - `profile`: `skynet.profile`, per-coroutine cpu time;
-//! - `codecache`: `skynet.codecache`.
+//! - `codecache`: `skynet.codecache`;
+//! - `ffi`: the C entry points the core and Lua call into the host with (the module's
+//!   `_create/_init/_release/_signal`, the states' allocator), from raw pointers to `Snlua`.
 //!
 //! Everything here talks to Lua through the C API of the process's one Lua (`crate::ffi::lua`).
 
 mod alloc;
 mod codecache;
+mod ffi;
 mod host;
 mod profile;
 mod trap;
 
-use crate::ffi::lua::{lua_State, lua_getallocf};
 use crate::module::Builtin;
+use ffi::host_of;
+#[cfg(test)]
 use host::Snlua;
-use std::ffi::{c_char, c_int, c_void, CStr};
 
-pub static SNLUA: Builtin = Builtin { name: "snlua", create: Some(create), init, release: Some(release), signal: Some(signal) };
-
-/// The Snlua behind a state or any of its threads (its allocator's user data).
-///
-/// # Safety
-/// `l` is a live state (or thread) of a snlua service.
-unsafe fn host_of<'a>(l: *mut lua_State) -> &'a Snlua {
-    let mut ud: *mut c_void = std::ptr::null_mut();
-    // SAFETY: lua_getallocf only reads the state's allocator and its user data.
-    unsafe { lua_getallocf(l, &mut ud) };
-    // SAFETY: every snlua state is created with its Snlua as allocator user data.
-    unsafe { &*(ud as *const Snlua) }
-}
-
-/// # Safety
-/// Called by the core as the module's `_create`, with no preconditions.
-unsafe extern "C" fn create() -> *mut c_void {
-    Snlua::create() as *mut c_void
-}
-
-/// # Safety
-/// `inst` comes from `create`, `ctx` is the live context, `args` NULL or NUL-terminated.
-unsafe extern "C" fn init(inst: *mut c_void, ctx: *mut c_void, args: *const c_char) -> c_int {
-    // SAFETY: as documented.
-    let (host, ctx) = unsafe { (&*(inst as *const Snlua), crate::ffi::context(ctx)) };
-    let Some(ctx) = ctx else { return 1 };
-    let args = if args.is_null() {
-        &[][..]
-    } else {
-        // SAFETY: a non-null `args` is NUL-terminated.
-        unsafe { CStr::from_ptr(args) }.to_bytes()
-    };
-    host.init(ctx, args)
-}
-
-/// # Safety
-/// `inst` comes from `create`; the core releases it once, when its service is gone.
-unsafe extern "C" fn release(inst: *mut c_void) {
-    // SAFETY: as documented.
-    unsafe { Snlua::release(inst as *mut Snlua) }
-}
-
-/// `signal 0` breaks the running Lua code; `signal 1` logs the state's memory.
-///
-/// # Safety
-/// `inst` comes from `create` and is live; any thread may call this.
-unsafe extern "C" fn signal(inst: *mut c_void, sig: c_int) {
-    // SAFETY: as documented.
-    let host = unsafe { &*(inst as *const Snlua) };
-    crate::log::error(host.handle(), &format!("recv a signal {sig}"));
-    match sig {
-        // SAFETY: the instance owns a live state.
-        0 => unsafe { trap::raise(host) },
-        1 => crate::log::error(host.handle(), &format!("Current Memory {:.3}K", host.memory.used() as f32 / 1024.0)),
-        _ => {}
-    }
-}
+pub static SNLUA: Builtin =
+    Builtin { name: "snlua", create: Some(ffi::create), init: ffi::init, release: Some(ffi::release), signal: Some(ffi::signal) };
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ffi::lua::*;
+    use std::ffi::c_void;
     use std::time::Duration;
 
     /// A snlua state set up as for a service (without a context), released on drop.
@@ -131,7 +81,7 @@ mod tests {
             std::thread::spawn(move || {
                 std::thread::sleep(Duration::from_millis(ms));
                 // SAFETY: the instance outlives the thread (joined before drop).
-                unsafe { signal(inst as *mut c_void, 0) };
+                unsafe { ffi::signal(inst as *mut c_void, 0) };
             })
         }
     }
@@ -168,7 +118,7 @@ mod tests {
         t.join().unwrap();
         // A signal to an idle state breaks the next code it runs.
         // SAFETY: the instance is live.
-        unsafe { signal(s.0 as *mut c_void, 0) };
+        unsafe { ffi::signal(s.0 as *mut c_void, 0) };
         assert!(s.run("local x = 1").unwrap_err().ends_with("signal 0"));
         s.run("local x = 1").unwrap();
     }
