@@ -1,6 +1,9 @@
 //! A Rust core for skynet, behind skynet's C ABI (see `include/`).
 //!
-//! The core is plain Rust, one module per concern; `ffi` is the C edge.
+//! The core is plain Rust, one module per concern; `ffi` is the C edge (see there for the
+//! fence around `unsafe`). The path of one message: `context::send` -> the handle registry
+//! -> the service's queue (`mq`) -> the run queue and a worker (`scheduler`) ->
+//! `Context::dispatch` -> the service's callback.
 #![deny(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
 pub mod command;

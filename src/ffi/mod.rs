@@ -1,5 +1,13 @@
 //! The C edge: one file per upstream header. Each export checks and converts its C
-//! arguments, calls the safe core, and converts the result. All pointer `unsafe` is here.
+//! arguments, calls the safe core, and converts the result. Beside the exports, the edge
+//! holds what the core needs from C behind safe types: `payload` (message payloads, owned
+//! blocks that free themselves), the C layouts of messages, remote messages, socket events
+//! and modules (in the file of their header), `lua` (the Lua C API), `sys` (libc calls).
+//!
+//! The fence: the core modules (context, handle, mq, scheduler, timer, harbor, log,
+//! command, module, env, config, monitor, pending, start) have no `unsafe`; the subsystems
+//! keep theirs in one edge module each where they can (snlua/ffi.rs, socket/sys.rs).
+//! `tools/unsafe-count` prints what is left outside, and `make test` checks the core's 0.
 
 pub mod daemon;
 pub mod env;
