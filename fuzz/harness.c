@@ -64,6 +64,63 @@ pack_string(lua_State *L) {
 
 static lua_State *state;
 
+/* Coverage of the Lua code a target runs (a parser written in Lua, the config reader): the
+ * line hook bumps a counter per (chunk, line) in libFuzzer's extra counters, so mutations
+ * that reach new Lua lines are kept, as for C. The count hook bounds the instructions one
+ * input may run: past the budget it raises, and the input counts as rejected. */
+static uint8_t lua_lines[1 << 16] __attribute__((used, section("__libfuzzer_extra_counters")));
+#define INSTRUCTION_BUDGET 20    /* thousands of Lua instructions per input */
+static int budget_used;
+
+/* Only our Lua code counts (chunks loaded from this repository): the lines of an input that
+ * is itself a program (a config) would make every input look new. */
+static int
+ours(const char *source) {
+#ifdef FUZZ_ROOT
+	return source[0] == '@' && strncmp(source + 1, FUZZ_ROOT, sizeof(FUZZ_ROOT) - 1) == 0;
+#else
+	(void)source;
+	return 0;
+#endif
+}
+
+static void
+coverage_hook(lua_State *L, lua_Debug *ar) {
+	if (ar->event == LUA_HOOKCOUNT) {
+		if (++budget_used > INSTRUCTION_BUDGET)
+			luaL_error(L, "instruction budget of the input spent");
+		return;
+	}
+	if (lua_getinfo(L, "S", ar) == 0 || !ours(ar->source))
+		return;
+	uintptr_t h = (uintptr_t)ar->source * 2654435761u ^ (uintptr_t)ar->currentline * 40503u;
+	uint8_t *c = &lua_lines[(h ^ (h >> 16)) & (sizeof(lua_lines) - 1)];
+	if (*c != 255)
+		(*c)++;
+}
+
+/* A state's memory is capped: an input that asks for more (a config running ("x"):rep(1e9),
+ * say) gets Lua's memory error, a rejected input, instead of tripping the fuzzer's limit. */
+#define STATE_LIMIT (128u << 20)
+static size_t state_bytes;
+
+static void *
+capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+	(void)ud;
+	size_t old = ptr ? osize : 0;
+	if (nsize == 0) {
+		free(ptr);
+		state_bytes -= old;
+		return NULL;
+	}
+	if (nsize > old && state_bytes + (nsize - old) > STATE_LIMIT)
+		return NULL;
+	void *p = realloc(ptr, nsize);
+	if (p)
+		state_bytes = state_bytes - old + nsize;
+	return p;
+}
+
 static void
 preload(lua_State *L, const char *name, lua_CFunction open) {
 	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
@@ -75,7 +132,7 @@ preload(lua_State *L, const char *name, lua_CFunction open) {
 int
 LLVMFuzzerInitialize(int *argc, char ***argv) {
 	(void)argc; (void)argv;
-	lua_State *L = luaL_newstate();
+	lua_State *L = lua_newstate(capped_alloc, NULL, 0);
 	luaL_openlibs(L);
 #ifdef FUZZ_LUALIB
 	/* Lua modules a target needs (a schema parser, say) come from our lualib. */
@@ -107,6 +164,13 @@ LLVMFuzzerInitialize(int *argc, char ***argv) {
 		exit(2);
 	}
 	lua_setglobal(L, "fuzz_one");
+	/* A target written against Lua code asks for its lines (fuzz.lua_lines = true); for the
+	 * others the C modules' coverage is the signal and the line hook would only slow them. */
+	lua_getglobal(L, "fuzz");
+	lua_getfield(L, -1, "lua_lines");
+	int lines = lua_toboolean(L, -1);
+	lua_pop(L, 2);
+	lua_sethook(L, coverage_hook, (lines ? LUA_MASKLINE : 0) | LUA_MASKCOUNT, 1000);
 	state = L;
 	return 0;
 }
@@ -114,6 +178,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv) {
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 	lua_State *L = state;
+	budget_used = 0;
 	lua_getglobal(L, "fuzz_one");
 	lua_pushlstring(L, (const char *)data, size);
 	if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
@@ -125,6 +190,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 		}
 		lua_pop(L, 1);
 	}
-	lua_gc(L, LUA_GCCOLLECT, 0);
+	lua_gc(L, LUA_GCSTEP, 0);	/* a full collection per input would cost more than most inputs */
 	return 0;
 }

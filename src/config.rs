@@ -5,44 +5,8 @@ use crate::env;
 use crate::ffi::lua;
 
 /// Runs the config file with `include` available and returns its globals as a table.
-const READER: &str = r#"
-local entry = ...
-local values = {}
-local dirs = { "" }
-
-local function expand(text)
-    return (text:gsub("%$([%w_]+)", function(name)
-        local v = os.getenv(name)
-        if v == nil then
-            error(string.format("config needs the environment variable %s, which is not set", name), 0)
-        end
-        return v
-    end))
-end
-
-local function include(name)
-    local base = dirs[#dirs]
-    local path = name:sub(1, 1) == "/" and name or base .. name
-    local f, err = io.open(path, "rb")
-    if not f then
-        error(string.format("can't open config file %s: %s", path, err), 0)
-    end
-    local text = f:read("a")
-    f:close()
-    local chunk, perr = load(expand(text), "@" .. path, "t", values)
-    if not chunk then
-        error(perr, 0)
-    end
-    dirs[#dirs + 1] = path:match("^(.*/)") or ""
-    chunk()
-    dirs[#dirs] = nil
-end
-
-setmetatable(values, { __index = { include = include } })
-include(entry)
-setmetatable(values, nil)
-return values
-"#;
+/// (fuzz/targets/config.lua runs the same file.)
+const READER: &str = include_str!("config_reader.lua");
 
 /// Reads `path` into the env. Errors are the reason, for the caller to report.
 pub fn load(path: &str) -> Result<(), String> {

@@ -2,6 +2,7 @@
 -- a request (200), a status to answer with (400, 413, 431, ...), or, when they run out, the
 -- socket error. Any other error is a parser bug. The first input byte picks how the bytes
 -- arrive: in pieces of 1 to 16 bytes, or all at once.
+fuzz.lua_lines = true	-- the parser is Lua: its lines are the coverage
 package.preload["skynet"] = function() return { error = function() end } end
 package.preload["skynet.socket"] = function() return {} end
 local httpd = require "http.httpd"

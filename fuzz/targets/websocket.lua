@@ -2,6 +2,7 @@
 -- messages, control frames and a close, or a violation carrying one of the close codes the
 -- RFC names, or, when they run out, the socket error. Anything else is a reader bug. The
 -- first input byte picks the side (its peer must mask or must not) and the size limit.
+fuzz.lua_lines = true	-- the parser is Lua: its lines are the coverage
 local frame = require "http.wsframe"
 local OUT = {}	-- raised when the bytes run out
 
