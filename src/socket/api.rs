@@ -310,7 +310,13 @@ impl Server {
         }
         wb.own();
         st.lists.push(wb, low);
-        self.check_warning(st);
+        // The rest of a buffer the kernel took part of is no backlog of sends (nothing was
+        // queued before it): one large reply, as a big redis command, must not warn. Upstream
+        // warns only when a send is queued behind others; so do we (the next queued send
+        // counts this rest, so a real backlog still warns).
+        if !direct {
+            self.check_warning(st);
+        }
         0
     }
 
