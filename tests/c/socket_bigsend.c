@@ -18,40 +18,8 @@ struct big {
 	int go[2];
 	int nwarnings;
 	pthread_t client;
+	struct late_reader reader;
 };
-
-static void *
-client_main(void *arg) {
-	struct big *b = arg;
-	int fd = tcp_connect("127.0.0.1", b->port, 10000);
-	if (fd < 0) {
-		notify(b->self, "fail connect");
-		return NULL;
-	}
-	/* Not a byte read until the server has made its send. */
-	struct pollfd p = { b->go[0], POLLIN, 0 };
-	if (poll(&p, 1, 30000) != 1) {
-		notify(b->self, "fail no go");
-		close(fd);
-		return NULL;
-	}
-	uint8_t *buf = malloc(CHUNK);
-	uint64_t got = 0;
-	while (got < TOTAL) {
-		size_t n = read_exact(fd, buf, CHUNK, 10000);
-		if (n == 0)
-			break;
-		if (check_pattern(buf, n, got, SEED) >= 0) {
-			notify(b->self, "fail data at %llu", (unsigned long long)got);
-			break;
-		}
-		got += n;
-	}
-	free(buf);
-	close(fd);
-	notify(b->self, got == TOTAL ? "done" : "fail short read");
-	return NULL;
-}
 
 static int
 cb(struct skynet_context *ctx, void *ud, int type, int session, uint32_t source, const void *msg, size_t sz) {
@@ -75,7 +43,8 @@ cb(struct skynet_context *ctx, void *ud, int type, int session, uint32_t source,
 	switch (e->type) {
 	case SKYNET_SOCKET_TYPE_CONNECT:
 		if (listener_ready(ctx, e, b->listen_id, &b->port)) {
-			CHECK(ctx, pthread_create(&b->client, NULL, client_main, b) == 0);
+			b->reader = (struct late_reader){ b->self, b->port, b->go[0], TOTAL, SEED };
+			CHECK(ctx, pthread_create(&b->client, NULL, late_reader_main, &b->reader) == 0);
 		} else if (e->id == b->conn) {
 			uint8_t *data = skynet_malloc(TOTAL);
 			fill_pattern(data, TOTAL, 0, SEED);

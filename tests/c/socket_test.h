@@ -276,4 +276,49 @@ free_port(int family, int type) {
 	return port;
 }
 
+/* A client that connects to 127.0.0.1:port, reads nothing until a byte arrives on go_fd
+ * (so the server's sends pile up first), then reads `total` bytes of the test pattern of
+ * `seed`; it tells `self` "done" or "fail ...". Run it with late_reader_main. */
+struct late_reader {
+	uint32_t self;
+	int port;
+	int go_fd;
+	uint64_t total;
+	uint32_t seed;
+};
+
+static inline void *
+late_reader_main(void *arg) {
+	const struct late_reader *r = arg;
+	enum { PIECE = 64 << 10 };
+	int fd = tcp_connect("127.0.0.1", r->port, 10000);
+	if (fd < 0) {
+		notify(r->self, "fail connect");
+		return NULL;
+	}
+	struct pollfd p = { r->go_fd, POLLIN, 0 };
+	if (poll(&p, 1, 30000) != 1) {
+		notify(r->self, "fail no go");
+		close(fd);
+		return NULL;
+	}
+	uint8_t *buf = malloc(PIECE);
+	uint64_t got = 0;
+	while (got < r->total) {
+		size_t want = r->total - got < PIECE ? (size_t)(r->total - got) : PIECE;
+		size_t n = read_exact(fd, buf, want, 10000);
+		if (n == 0)
+			break;
+		if (check_pattern(buf, n, got, r->seed) >= 0) {
+			notify(r->self, "fail data at %llu", (unsigned long long)got);
+			break;
+		}
+		got += n;
+	}
+	free(buf);
+	close(fd);
+	notify(r->self, got == r->total ? "done" : "fail short read");
+	return NULL;
+}
+
 #endif

@@ -19,40 +19,8 @@ struct warn {
 	int nwarnings;
 	int client_done;
 	pthread_t client;
+	struct late_reader reader;
 };
-
-static void *
-client_main(void *arg) {
-	struct warn *w = arg;
-	int fd = tcp_connect("127.0.0.1", w->port, 10000);
-	if (fd < 0) {
-		notify(w->self, "fail connect");
-		return NULL;
-	}
-	/* Not a byte read until the server says so. */
-	struct pollfd p = { w->go[0], POLLIN, 0 };
-	if (poll(&p, 1, 30000) != 1) {
-		notify(w->self, "fail no go");
-		close(fd);
-		return NULL;
-	}
-	uint8_t *buf = malloc(CHUNK);
-	uint64_t got = 0;
-	while (got < TOTAL) {
-		size_t n = read_exact(fd, buf, CHUNK, 10000);
-		if (n == 0)
-			break;
-		if (check_pattern(buf, n, got, SEED) >= 0) {
-			notify(w->self, "fail data at %llu", (unsigned long long)got);
-			break;
-		}
-		got += n;
-	}
-	free(buf);
-	close(fd);
-	notify(w->self, got == TOTAL ? "done" : "fail short read");
-	return NULL;
-}
 
 static void
 send_all(struct warn *w) {
@@ -104,7 +72,8 @@ cb(struct skynet_context *ctx, void *ud, int type, int session, uint32_t source,
 	switch (e->type) {
 	case SKYNET_SOCKET_TYPE_CONNECT:
 		if (listener_ready(ctx, e, w->listen_id, &w->port)) {
-			CHECK(ctx, pthread_create(&w->client, NULL, client_main, w) == 0);
+			w->reader = (struct late_reader){ w->self, w->port, w->go[0], TOTAL, SEED };
+			CHECK(ctx, pthread_create(&w->client, NULL, late_reader_main, &w->reader) == 0);
 		} else if (e->id == w->conn) {
 			send_all(w);
 			CHECK(ctx, write(w->go[1], "g", 1) == 1);
