@@ -44,6 +44,18 @@ local FindCursor, AggregateCursor = {}, {}
 -- metatables kept apart from the method tables, so that db.mt or coll.mt is a collection
 local db_mt, coll_mt
 
+-- The __index of clients, databases and collections: a method of `methods`, otherwise the
+-- child of that name (client.game is a database, db.users a collection), made by `child`.
+local function methods_then_children(methods, child)
+	return function(self, key)
+		local m = methods[key]
+		if m ~= nil then
+			return m
+		end
+		return self[child](self, key)
+	end
+end
+
 ---------------------------------------------------------------------------------------------
 -- helpers
 
@@ -251,13 +263,7 @@ end
 -- the client (tostring of a client, db or collection reads as upstream's: a tab after the colon)
 
 local client_mt = {
-	__index = function(self, key)
-		local m = Client[key]
-		if m ~= nil then
-			return m
-		end
-		return self:getDB(key)
-	end,
+	__index = methods_then_children(Client, "getDB"),
 	__tostring = function(self)
 		local port = self.port and (":" .. tostring(self.port)) or ""
 		return "[mongo client :\t" .. tostring(self.host) .. port .. "]"
@@ -410,13 +416,7 @@ end
 -- databases
 
 db_mt = {
-	__index = function(self, key)
-		local m = Database[key]
-		if m ~= nil then
-			return m
-		end
-		return self:getCollection(key)
-	end,
+	__index = methods_then_children(Database, "getCollection"),
 	__tostring = function(self)
 		return "[mongo db :\t" .. self.name .. "]"
 	end,
@@ -534,13 +534,7 @@ end
 -- collections
 
 coll_mt = {
-	__index = function(self, key)
-		local m = Collection[key]
-		if m ~= nil then
-			return m
-		end
-		return self:getCollection(key)
-	end,
+	__index = methods_then_children(Collection, "getCollection"),
 	__tostring = function(self)
 		return "[mongo collection :\t" .. self.full_name .. "]"
 	end,
