@@ -1,3 +1,4 @@
+-- fuzz: lua only
 -- The config reader (src/config_reader.lua, the file the core runs): the input is a config
 -- and the files it includes, split at NUL bytes (the first piece is the config, the others
 -- are "1", "2", ... for `include`). Any text gives a table of settings or an error message;
