@@ -38,6 +38,7 @@ pub struct Context {
 #[derive(Default)]
 #[repr(align(64))]
 struct Stats {
+    /// In timer::busy_ticks.
     cpu_cost: AtomicU64,
     cpu_start: AtomicU64,
     message_count: AtomicU64,
@@ -122,12 +123,12 @@ impl Context {
         self.endless.store(true, Relaxed);
     }
     pub fn cpu_cost_us(&self) -> u64 {
-        self.stats.cpu_cost.load(Relaxed)
+        timer::busy_us(self.stats.cpu_cost.load(Relaxed))
     }
     /// Microseconds of cpu the message now running has used (0 without profiling).
     pub fn running_time_us(&self) -> u64 {
         if self.profile {
-            timer::busy_time().saturating_sub(self.stats.cpu_start.load(Relaxed))
+            timer::busy_us(timer::busy_ticks().saturating_sub(self.stats.cpu_start.load(Relaxed)))
         } else {
             0
         }
@@ -172,10 +173,10 @@ impl Context {
         self.stats.message_count.store(self.stats.message_count.load(Relaxed) + 1, Relaxed);
         let Message { source, session, payload, .. } = msg;
         if self.profile {
-            let start = timer::busy_time();
+            let start = timer::busy_ticks();
             self.stats.cpu_start.store(start, Relaxed);
             self.callback.call(self, ptype, session, source, payload);
-            let spent = timer::busy_time().saturating_sub(start);
+            let spent = timer::busy_ticks().saturating_sub(start);
             self.stats.cpu_cost.store(self.stats.cpu_cost.load(Relaxed) + spent, Relaxed);
         } else {
             self.callback.call(self, ptype, session, source, payload);
