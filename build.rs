@@ -122,7 +122,8 @@ fn insert_after(file: &Path, anchor: &str, add: &str) {
 }
 
 /// Lua 5.5 with shared code (lua-share/lshare.c), built from a copy of `src` in `work` (kept
-/// for the sanitizer tests): three hooks go into the copy, the rest is Lua as released.
+/// for the sanitizer tests): three hooks and the read-only tables of boxes go into the copy,
+/// the rest is Lua as released.
 /// Returns the library's directory.
 fn build_shared_lua(src: &Path, work: &Path, lua_dir: &Path) -> PathBuf {
     fs::create_dir_all(work).unwrap();
@@ -155,6 +156,7 @@ fn build_shared_lua(src: &Path, work: &Path, lua_dir: &Path) -> PathBuf {
         "void luaC_fix (lua_State *L, GCObject *o) {\n  global_State *g = G(L);\n",
         "  if (g->allgc != o)  /* a shared object: fixed already */\n    return;\n",
     );
+    box_patches(work);
     let lib_dir = lua_dir.join("lib");
     let include_dir = lua_dir.join("include");
     fs::create_dir_all(&include_dir).unwrap();
@@ -173,4 +175,65 @@ fn build_shared_lua(src: &Path, work: &Path, lua_dir: &Path) -> PathBuf {
         fs::copy(work.join(h), include_dir.join(h)).unwrap();
     }
     lib_dir
+}
+
+/// Box tables (lshare.h) are frozen: flagged BITFROZEN, read by many threads at once. Every
+/// way of writing to a table checks the flag and raises an error, and the two writes a read
+/// can make (the length hint of `#`, the metamethod cache) happen only when they change
+/// something, which never is the case for a frozen table (lshare.c settles both).
+fn box_patches(work: &Path) {
+    const ERR: &str = "attempt to change a shared table";
+    insert_after(
+        &work.join("ltable.h"),
+        "#define setdummy(t)\t\t((t)->flags |= BITDUMMY)\n",
+        "\n/* a table of a box (lshare.h): read-only, read by other states */\n\
+         #define BITFROZEN\t\t(1 << 7)\n#define isfrozen(t)\t\t((t)->flags & BITFROZEN)\n",
+    );
+    let ltable = work.join("ltable.c");
+    replace_once(
+        &ltable,
+        "  lua_assert(hint <= t->asize);\n  *lenhint(t) = hint;\n",
+        "  lua_assert(hint <= t->asize);\n  if (*lenhint(t) != hint)\n    *lenhint(t) = hint;\n",
+    );
+    replace_once(
+        &ltable,
+        "    *lenhint(t) = asize;\n",
+        "    if (*lenhint(t) != asize)\n      *lenhint(t) = asize;\n",
+    );
+    let check = format!("  if (l_unlikely(isfrozen(t)))\n    luaG_runerror(L, \"{ERR}\");\n");
+    insert_after(&ltable, "void luaH_set (lua_State *L, Table *t, const TValue *key, TValue *value) {\n", &check);
+    insert_after(&ltable, "void luaH_setint (lua_State *L, Table *t, lua_Integer key, TValue *value) {\n", &check);
+    replace_once(
+        &ltable,
+        "void luaH_resize (lua_State *L, Table *t, unsigned newasize,\n                                          unsigned nhsize) {\n",
+        &format!("void luaH_resize (lua_State *L, Table *t, unsigned newasize,\n                                          unsigned nhsize) {{\n{check}"),
+    );
+    // The fast paths take a frozen table for a non-table; luaV_finishset then says why.
+    let lvm_h = work.join("lvm.h");
+    replace_once(
+        &lvm_h,
+        "  (hres = (!ttistable(t) ? HNOTATABLE : f(hvalue(t), k, val)))",
+        "  (hres = ((!ttistable(t) || isfrozen(hvalue(t))) ? HNOTATABLE : f(hvalue(t), k, val)))",
+    );
+    replace_once(
+        &lvm_h,
+        "  if (!ttistable(t)) hres = HNOTATABLE; \\\n",
+        "  if (!ttistable(t) || isfrozen(hvalue(t))) hres = HNOTATABLE; \\\n",
+    );
+    let lvm = work.join("lvm.c");
+    replace_once(
+        &lvm,
+        "    else {  /* not a table; check metamethod */\n      tm = luaT_gettmbyobj(L, t, TM_NEWINDEX);\n",
+        &format!("    else {{  /* not a table; check metamethod */\n      if (l_unlikely(ttistable(t)))  /* a frozen one */\n        luaG_runerror(L, \"{ERR}\");\n      tm = luaT_gettmbyobj(L, t, TM_NEWINDEX);\n"),
+    );
+    replace_once(
+        &lvm,
+        "    /* do the equivalent to 'luaV_fastset', but saving 'h' */\n    if (!ttistable(t))\n",
+        "    /* do the equivalent to 'luaV_fastset', but saving 'h' */\n    if (!ttistable(t) || isfrozen(hvalue(t)))\n",
+    );
+    replace_once(
+        &work.join("lapi.c"),
+        "    case LUA_TTABLE: {\n      hvalue(obj)->metatable = mt;\n",
+        &format!("    case LUA_TTABLE: {{\n      if (l_unlikely(isfrozen(hvalue(obj))))\n        luaG_runerror(L, \"{ERR}\");\n      hvalue(obj)->metatable = mt;\n"),
+    );
 }

@@ -17,6 +17,8 @@
 **
 ** The index only grows; its entries are published with release stores and read with acquire
 ** loads, without a lock. Compiling takes a lock.
+**
+** Tables are shared the same way, in "boxes" (at the end of this file).
 */
 
 #define lshare_c
@@ -24,7 +26,9 @@
 
 #include "lprefix.h"
 
+#include <limits.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,11 +38,14 @@
 #include "lauxlib.h"
 #include "lualib.h"
 
+#include "ldo.h"
 #include "lfunc.h"
 #include "lgc.h"
 #include "lobject.h"
 #include "lstate.h"
 #include "lstring.h"
+#include "ltable.h"
+#include "ltm.h"
 #include "lshare.h"
 
 
@@ -218,3 +225,512 @@ struct TString *lshare_findstring (lua_State *L, const char *str, size_t l, unsi
   }
   return NULL;
 }
+
+
+/*
+** {======================================================
+** Boxes (see lshare.h)
+**
+** A box is a state of its own, with the owner's seed and its collector stopped, holding a
+** copy of a table tree. Its short strings are not its own: each is made in (or found in) the
+** owner and published, so that a reader's interning of the same contents gives the same
+** TString, and a lookup by a reader's key finds the box's. Once copied, every object of the
+** box is frozen like the owner's (gray, old: no reader's collector visits it), and each
+** table gets the BITFROZEN flag (ltable.h, added by build.rs), which makes every write to it
+** an error. What a read would write is settled at freeze time: the length hint (luaH_getn
+** writes it only when it changes) and the absent-metamethod bits that fasttm caches. So a
+** box is only ever read, from any number of threads, until lshare_box_free.
+** =======================================================
+*/
+
+#define BOX_MAXDEPTH 200  /* nesting of tables a box takes */
+
+struct lshare_Box {
+  lua_State *B;  /* the box's state */
+  Table *root;
+  TString **strs;  /* its distinct short strings (the owner's), sorted by address */
+  size_t nstrs;
+  _Atomic size_t bytes;  /* what B holds */
+  struct lshare_Box *prev, *next;  /* in 'live' */
+};
+
+static pthread_mutex_t boxes_lock = PTHREAD_MUTEX_INITIALIZER;
+static lshare_Box *live;  /* under 'boxes_lock' */
+static int nlive;
+
+
+static void *box_alloc (void *ud, void *ptr, size_t osize, size_t nsize) {
+  lshare_Box *box = (lshare_Box *)ud;
+  void *p;
+  if (ptr == NULL)
+    osize = 0;  /* a new block: 'osize' is the kind of object */
+  if (nsize == 0) {
+    free(ptr);
+    atomic_fetch_sub_explicit(&box->bytes, osize, memory_order_relaxed);
+    return NULL;
+  }
+  p = realloc(ptr, nsize);
+  if (p != NULL) {
+    atomic_fetch_add_explicit(&box->bytes, nsize, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&box->bytes, osize, memory_order_relaxed);
+  }
+  return p;
+}
+
+
+/* Source table (by address) -> its copy in the box: open addressing, grows at half full. */
+typedef struct PtrMap {
+  const void **keys;
+  Table **vals;
+  size_t size, count;  /* size: a power of 2, or 0 */
+} PtrMap;
+
+static size_t ptr_slot (const PtrMap *m, const void *k) {
+  size_t h = (size_t)(uintptr_t)k;
+  size_t i;
+  h ^= h >> 17;
+  h *= (size_t)0x9E3779B97F4A7C15ull;
+  for (i = (h >> 7) & (m->size - 1); m->keys[i] != NULL && m->keys[i] != k;
+       i = (i + 1) & (m->size - 1))
+    ;
+  return i;
+}
+
+static Table *ptr_get (const PtrMap *m, const void *k) {
+  size_t i;
+  if (m->size == 0)
+    return NULL;
+  i = ptr_slot(m, k);
+  return m->keys[i] == k ? m->vals[i] : NULL;
+}
+
+static int ptr_put (PtrMap *m, const void *k, Table *v) {
+  size_t i;
+  if (2 * (m->count + 1) > m->size) {
+    PtrMap n;
+    n.size = m->size ? 2 * m->size : 64;
+    n.count = 0;
+    n.keys = (const void **)calloc(n.size, sizeof(*n.keys));
+    n.vals = (Table **)calloc(n.size, sizeof(*n.vals));
+    if (n.keys == NULL || n.vals == NULL) {
+      free(n.keys); free(n.vals);
+      return 0;
+    }
+    for (i = 0; i < m->size; i++) {
+      if (m->keys[i] != NULL) {
+        size_t j = ptr_slot(&n, m->keys[i]);
+        n.keys[j] = m->keys[i];
+        n.vals[j] = m->vals[i];
+        n.count++;
+      }
+    }
+    free(m->keys); free(m->vals);
+    *m = n;
+  }
+  i = ptr_slot(m, k);
+  if (m->keys[i] == NULL)
+    m->count++;
+  m->keys[i] = k;
+  m->vals[i] = v;
+  return 1;
+}
+
+
+/* One copy into a box, run protected in the box's state (its memory errors end it). */
+typedef struct Build {
+  lua_State *L;  /* the source */
+  lshare_Box *box;
+  PtrMap map;
+  TString **strs;
+  size_t nstrs, capstrs;
+  char *err;
+  size_t errsz;
+  int failed;  /* 'err' says why */
+} Build;
+
+typedef struct OwnerString {
+  const char *s;
+  size_t l;
+  TString *ts;
+} OwnerString;
+
+
+static void make_owner_string (lua_State *O, void *ud) {
+  OwnerString *os = (OwnerString *)ud;
+  os->ts = luaS_newlstr(O, os->s, os->l);
+}
+
+
+/* The owner's short string with these contents (under 'compiling'): made, frozen and
+** published if it has none yet. */
+static TString *owner_string (Build *b, const char *s, size_t l) {
+  OwnerString os;
+  os.s = s; os.l = l; os.ts = NULL;
+  if (luaD_rawrunprotected(owner, make_owner_string, &os) != LUA_OK)
+    luaD_throw(b->box->B, LUA_ERRMEM);
+  if (iswhite(os.ts))  /* new: share it as the compiler's strings are shared */
+    freeze(obj2gco(os.ts));
+  if (b->nstrs == b->capstrs) {
+    size_t n = b->capstrs ? 2 * b->capstrs : 256;
+    TString **a = (TString **)realloc(b->strs, n * sizeof(*a));
+    if (a == NULL)
+      luaD_throw(b->box->B, LUA_ERRMEM);
+    b->strs = a;
+    b->capstrs = n;
+  }
+  b->strs[b->nstrs++] = os.ts;
+  return os.ts;
+}
+
+
+static int build_fail (Build *b, const char *msg, const char *detail) {
+  if (!b->failed) {
+    snprintf(b->err, b->errsz, "%s%s", msg, detail);
+    b->failed = 1;
+  }
+  return 0;
+}
+
+
+static Table *copy_table (Build *b, int idx, int depth);
+
+/* Copies the value at 'idx' of the source into 'out'; 0 when it cannot be shared. */
+static int copy_value (Build *b, int idx, TValue *out, int depth) {
+  lua_State *L = b->L;
+  lua_State *B = b->box->B;
+  switch (lua_type(L, idx)) {
+    case LUA_TNIL: setnilvalue(out); return 1;
+    case LUA_TBOOLEAN:
+      if (lua_toboolean(L, idx)) {
+        setbtvalue(out);
+      }
+      else {
+        setbfvalue(out);
+      }
+      return 1;
+    case LUA_TNUMBER:
+      if (lua_isinteger(L, idx)) {
+        setivalue(out, lua_tointeger(L, idx));
+      }
+      else {
+        setfltvalue(out, lua_tonumber(L, idx));
+      }
+      return 1;
+    case LUA_TSTRING: {
+      size_t l;
+      const char *s = lua_tolstring(L, idx, &l);
+      TString *ts = (l <= LUAI_MAXSHORTLEN) ? owner_string(b, s, l) : luaS_newlstr(B, s, l);
+      setsvalue(B, out, ts);
+      return 1;
+    }
+    case LUA_TTABLE: {
+      Table *t = copy_table(b, idx, depth + 1);
+      if (t == NULL)
+        return 0;
+      sethvalue(B, out, t);
+      return 1;
+    }
+    default:
+      return build_fail(b, "cannot share a value of type ", lua_typename(L, lua_type(L, idx)));
+  }
+}
+
+
+/* The box's copy of the source table at 'idx' (absolute), made once per source table. */
+static Table *copy_table (Build *b, int idx, int depth) {
+  lua_State *L = b->L;
+  lua_State *B = b->box->B;
+  const void *key = lua_topointer(L, idx);
+  Table *t = ptr_get(&b->map, key);
+  lua_Unsigned n, inrange = 0, total = 0;
+  if (t != NULL)
+    return t;
+  if (depth > BOX_MAXDEPTH || !lua_checkstack(L, 4)) {
+    build_fail(b, "tables nested too deep", "");
+    return NULL;
+  }
+  if (lua_getmetatable(L, idx)) {
+    lua_pop(L, 1);
+    build_fail(b, "cannot share a table with a metatable", "");
+    return NULL;
+  }
+  t = luaH_new(B);
+  if (!ptr_put(&b->map, key, t))
+    luaD_throw(B, LUA_ERRMEM);
+  /* size the copy as the source is: an array part when 1..#t has no hole */
+  n = lua_rawlen(L, idx);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_Integer k;
+    int isint;
+    total++;
+    isint = 0;
+    k = (lua_type(L, -2) == LUA_TNUMBER) ? lua_tointegerx(L, -2, &isint) : 0;
+    if (isint && k >= 1 && (lua_Unsigned)k <= n)
+      inrange++;
+    lua_pop(L, 1);
+  }
+  if (n > 0 && inrange == n && n <= UINT_MAX / 2)
+    luaH_resize(B, t, (unsigned)n, (unsigned)(total - n));
+  else if (total > 0 && total <= UINT_MAX / 2)
+    luaH_resize(B, t, 0, (unsigned)total);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    int top = lua_gettop(L);
+    TValue k, v;
+    if (!copy_value(b, top - 1, &k, depth) || !copy_value(b, top, &v, depth))
+      return NULL;
+    luaH_set(B, t, &k, &v);
+    lua_pop(L, 1);
+  }
+  return t;
+}
+
+
+typedef struct BuildCall {
+  Build *b;
+  int idx;
+} BuildCall;
+
+static void build_root (lua_State *B, void *ud) {
+  BuildCall *c = (BuildCall *)ud;
+  (void)B;
+  c->b->box->root = copy_table(c->b, c->idx, 0);
+}
+
+
+/* Makes a box table shareable: what a read would write is written now, and writes are
+** refused from now on. */
+static void freeze_table (lua_State *B, Table *t) {
+  int e;
+  if (t->asize > 0)
+    luaH_getn(B, t);  /* settles the length hint */
+  for (e = 0; e <= TM_EQ; e++) {  /* the absent-metamethod bits fasttm would cache */
+    if (notm(luaH_Hgetshortstr(t, G(B)->tmname[e])))
+      t->flags |= cast_byte(1u << e);
+    else
+      t->flags &= cast_byte(~(1u << e));
+  }
+  t->flags |= BITFROZEN;
+}
+
+
+static int cmp_ptr (const void *a, const void *b) {
+  uintptr_t x = (uintptr_t)*(TString *const *)a, y = (uintptr_t)*(TString *const *)b;
+  return (x > y) - (x < y);
+}
+
+
+static void box_close (lshare_Box *box) {
+  if (box->B != NULL)
+    lua_close(box->B);
+  free(box->strs);
+  free(box);
+}
+
+
+LUA_API lshare_Box *lshare_box_new (lua_State *L, int idx, char *err, size_t errsz) {
+  Build b;
+  BuildCall call;
+  lshare_Box *box;
+  GCObject *mark, *o;
+  int top = lua_gettop(L);
+  TStatus st;
+  idx = lua_absindex(L, idx);
+  if (lua_type(L, idx) != LUA_TTABLE) {
+    snprintf(err, errsz, "a table expected, got %s", luaL_typename(L, idx));
+    return NULL;
+  }
+  box = (lshare_Box *)calloc(1, sizeof(*box));
+  if (box == NULL) {
+    snprintf(err, errsz, "not enough memory");
+    return NULL;
+  }
+  memset(&b, 0, sizeof(b));
+  b.L = L; b.box = box; b.err = err; b.errsz = errsz;
+  pthread_mutex_lock(&compiling);
+  if (owner == NULL) {
+    pthread_mutex_unlock(&compiling);
+    free(box);
+    snprintf(err, errsz, "no shared state (lshare_init)");
+    return NULL;
+  }
+  box->B = lua_newstate(box_alloc, box, G(owner)->seed);
+  if (box->B == NULL) {
+    pthread_mutex_unlock(&compiling);
+    free(box);
+    snprintf(err, errsz, "not enough memory");
+    return NULL;
+  }
+  lua_gc(box->B, LUA_GCSTOP);
+  G(box->B)->gcstopem = 1;
+  mark = G(box->B)->allgc;  /* what the copy makes comes before it */
+  call.b = &b; call.idx = idx;
+  st = luaD_rawrunprotected(box->B, build_root, &call);
+  lua_settop(L, top);
+  if (st != LUA_OK || box->root == NULL) {
+    pthread_mutex_unlock(&compiling);
+    if (st != LUA_OK)
+      snprintf(err, errsz, "not enough memory");
+    else if (!b.failed)
+      snprintf(err, errsz, "cannot copy the table");
+    free(b.map.keys); free(b.map.vals); free(b.strs);
+    box_close(box);
+    return NULL;
+  }
+  for (o = G(box->B)->allgc; o != mark; o = o->next) {
+    /* tables and long strings: its short strings are the owner's */
+    if (o->tt == LUA_VTABLE)
+      freeze_table(box->B, gco2t(o));
+    if (o->tt == LUA_VTABLE || o->tt == LUA_VLNGSTR)
+      freeze(o);  /* long strings get their hash here */
+  }
+  pthread_mutex_unlock(&compiling);
+  free(b.map.keys); free(b.map.vals);
+  if (b.nstrs > 0) {  /* keep each string once */
+    size_t i, n = 1;
+    qsort(b.strs, b.nstrs, sizeof(*b.strs), cmp_ptr);
+    for (i = 1; i < b.nstrs; i++) {
+      if (b.strs[i] != b.strs[n - 1])
+        b.strs[n++] = b.strs[i];
+    }
+    box->strs = (TString **)realloc(b.strs, n * sizeof(*b.strs));
+    if (box->strs == NULL)
+      box->strs = b.strs;
+    box->nstrs = n;
+  }
+  pthread_mutex_lock(&boxes_lock);
+  box->next = live;
+  if (live != NULL)
+    live->prev = box;
+  live = box;
+  nlive++;
+  pthread_mutex_unlock(&boxes_lock);
+  return box;
+}
+
+
+static int box_live (lshare_Box *box) {
+  lshare_Box *b;
+  pthread_mutex_lock(&boxes_lock);
+  for (b = live; b != NULL && b != box; b = b->next)
+    ;
+  pthread_mutex_unlock(&boxes_lock);
+  return b != NULL;
+}
+
+
+static void push_root (lua_State *L, lshare_Box *box) {
+  sethvalue2s(L, L->top.p, box->root);  /* gray: no barrier, no reader's collector visits it */
+  L->top.p++;
+}
+
+
+LUA_API int lshare_box_push (lua_State *L, lshare_Box *box) {
+  size_t i;
+  if (box == NULL || !box_live(box) || G(L) == G(box->B) || G(L)->seed != G(box->B)->seed)
+    return 0;
+  for (i = 0; i < box->nstrs; i++) {
+    if (has_own_copy(L, box->strs[i]))
+      return 0;
+  }
+  if (!lua_checkstack(L, 1))
+    return 0;
+  push_root(L, box);
+  return 1;
+}
+
+
+/* Pushes a private copy of the box table at 'src' (absolute); 'seen' maps box tables to
+** their copies. Reads the box table with lua_next only: its keys are the box's own. */
+static void copy_out (lua_State *L, int src, int seen, int depth) {
+  int copy;
+  lua_pushvalue(L, src);
+  if (lua_rawget(L, seen) != LUA_TNIL)
+    return;
+  lua_pop(L, 1);
+  if (depth > BOX_MAXDEPTH)
+    luaL_error(L, "tables nested too deep");
+  luaL_checkstack(L, 8, "tables nested too deep");
+  lua_createtable(L, (int)(gco2t((GCObject *)lua_topointer(L, src))->asize), 0);
+  copy = lua_gettop(L);
+  lua_pushvalue(L, src);
+  lua_pushvalue(L, copy);
+  lua_rawset(L, seen);
+  lua_pushnil(L);
+  while (lua_next(L, src)) {
+    int k = lua_gettop(L) - 1;
+    int i;
+    for (i = k; i <= k + 1; i++) {
+      if (lua_type(L, i) == LUA_TTABLE)
+        copy_out(L, i, seen, depth + 1);
+      else if (lua_type(L, i) == LUA_TSTRING) {
+        size_t l;
+        const char *s = lua_tolstring(L, i, &l);
+        lua_pushlstring(L, s, l);  /* interned in L: L's lookups find it */
+      }
+      else
+        lua_pushvalue(L, i);
+    }
+    lua_rawset(L, copy);
+    lua_pop(L, 1);
+  }
+}
+
+
+LUA_API int lshare_box_pushcopy (lua_State *L, lshare_Box *box) {
+  int seen;
+  if (box == NULL || !box_live(box))
+    return 0;
+  luaL_checkstack(L, 4, NULL);
+  lua_newtable(L);
+  seen = lua_gettop(L);
+  push_root(L, box);
+  copy_out(L, seen + 1, seen, 0);
+  lua_replace(L, seen);
+  lua_settop(L, seen);
+  return 1;
+}
+
+
+LUA_API int lshare_box_free (lshare_Box *box) {
+  lshare_Box *b;
+  pthread_mutex_lock(&boxes_lock);
+  for (b = live; b != NULL && b != box; b = b->next)
+    ;
+  if (b != NULL) {
+    if (b->prev != NULL) b->prev->next = b->next;
+    else live = b->next;
+    if (b->next != NULL) b->next->prev = b->prev;
+    nlive--;
+  }
+  pthread_mutex_unlock(&boxes_lock);
+  if (b == NULL)
+    return 0;
+  box_close(b);
+  return 1;
+}
+
+
+LUA_API int lshare_box_count (void) {
+  int n;
+  pthread_mutex_lock(&boxes_lock);
+  n = nlive;
+  pthread_mutex_unlock(&boxes_lock);
+  return n;
+}
+
+
+LUA_API size_t lshare_box_size (lshare_Box *box) {
+  if (box == NULL || !box_live(box))
+    return 0;
+  return atomic_load_explicit(&box->bytes, memory_order_relaxed);
+}
+
+
+LUA_API int lshare_isboxed (lua_State *L, int idx) {
+  return lua_type(L, idx) == LUA_TTABLE &&
+         isfrozen(gco2t((GCObject *)lua_topointer(L, idx)));
+}
+
+/* }====================================================== */

@@ -26,6 +26,35 @@ LUA_API const void *lshare_compile (const char *buf, size_t len, const char *chu
 ** of one of its string constants, or another hash seed): load a private copy then. */
 LUA_API int lshare_push (lua_State *L, const void *fn);
 
+/* Boxes: a table tree copied once into a state of its own, frozen, and read in place by any
+** number of states (their strings are the shared state's, so lookups by short-string
+** address agree). Box tables are read-only: any write to one raises an error. */
+typedef struct lshare_Box lshare_Box;
+
+/* Copies the table at 'idx' of L (and every table it reaches; cycles and shared sub-tables
+** kept) into a new box. Only nil, booleans, numbers, strings and tables without metatables
+** can be copied. Returns the box, or NULL with a message in 'err'. Raises no error in L. */
+LUA_API lshare_Box *lshare_box_new (lua_State *L, int idx, char *err, size_t errsz);
+
+/* Pushes the box's root table onto L, 1; or 0, pushing nothing, when L cannot read it in
+** place (L has its own copy of one of its short strings, or another hash seed, or 'box' is
+** not a live box). */
+LUA_API int lshare_box_push (lua_State *L, lshare_Box *box);
+
+/* Pushes a private, writable deep copy of the box's root onto L, 1; 0 when 'box' is not a
+** live box. Raises memory errors in L. */
+LUA_API int lshare_box_pushcopy (lua_State *L, lshare_Box *box);
+
+/* Frees a box. No state may read its tables afterwards. Returns 0 when 'box' is not live. */
+LUA_API int lshare_box_free (lshare_Box *box);
+
+/* Live boxes in the process, and the bytes 'box' holds (0 when not live). */
+LUA_API int lshare_box_count (void);
+LUA_API size_t lshare_box_size (lshare_Box *box);
+
+/* Is the value at 'idx' of L a box table? */
+LUA_API int lshare_isboxed (lua_State *L, int idx);
+
 #if defined(LUA_CORE)
 /* Called by the string interning of every state: the shared string with these contents and
 ** hash, or NULL. */
