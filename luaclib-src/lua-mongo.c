@@ -209,13 +209,3 @@ luaopen_skynet_mongo_driver(lua_State *L) {
 	luaL_newlib(L, funcs);
 	return 1;
 }
-
-/*
- * skynet.sharetable.core needs a Lua built with shared-table support
- * (a patched VM); with a stock Lua it is unavailable, as in the reference
- * build without that patch.
- */
-LUAMOD_API int
-luaopen_skynet_sharetable_core(lua_State *L) {
-	return luaL_error(L, "No share string table support");
-}
