@@ -3,6 +3,7 @@
  * non-zero bytes. A word with no zero byte instead opens a raw run: 0xff, the number of
  * words minus one, then the words as they are; the run goes on over the following words
  * while they have at most two zero bytes, up to 256 words. */
+#include <endian.h>
 #include <string.h>
 
 #include "spschema.h"
@@ -20,20 +21,22 @@ word_at(const uint8_t *src, size_t n, size_t at, uint8_t pad[8]) {
 	return pad;
 }
 
-static int
-nonzero_bytes(const uint8_t *w) {
-	int c = 0;
-	for (int i = 0; i < 8; i++)
-		c += w[i] != 0;
-	return c;
+/* Bit i set: byte i of the word (as it lies in memory) is not zero. The high bit of each
+ * byte is made "byte not zero" without carries between bytes, then the eight high bits are
+ * gathered into one byte by a multiplication. */
+static inline unsigned
+nonzero_mask(const uint8_t *w) {
+	const uint64_t low7 = 0x7f7f7f7f7f7f7f7fULL;
+	uint64_t x;
+	memcpy(&x, w, 8);
+	x = le64toh(x);
+	uint64_t high = (((x & low7) + low7) | x) & ~low7;
+	return (unsigned)(((high >> 7) * 0x0102040810204080ULL) >> 56);
 }
 
 static int
-bit_count(unsigned bits) {
-	int c = 0;
-	for (; bits; bits &= bits - 1)
-		c++;
-	return c;
+nonzero_bytes(const uint8_t *w) {
+	return __builtin_popcount(nonzero_mask(w));
 }
 
 size_t
@@ -51,20 +54,12 @@ sp_pack(const uint8_t *src, size_t n, uint8_t *out) {
 	uint8_t pad[8];
 	while (at < n) {
 		const uint8_t *w = word_at(src, n, at, pad);
-		uint8_t *bitmap = o++;
-		uint64_t x;
-		memcpy(&x, w, 8);
-		unsigned bits = 0;
-		for (int i = 0; i < 8; i++) {      /* without branches: every byte is stored, */
-			uint8_t b = (uint8_t)(x >> (8 * i));    /* the zero ones are overwritten */
-			unsigned nz = b != 0;
-			*o = b;
-			o += nz;
-			bits |= nz << i;
-		}
+		unsigned bits = nonzero_mask(w);
 		at += 8;
-		if (bits != 0xff) {
-			*bitmap = (uint8_t)bits;
+		if (bits != 0xff) {             /* the bitmap, then the non-zero bytes */
+			*o++ = (uint8_t)bits;
+			for (unsigned b = bits; b; b &= b - 1)
+				*o++ = w[__builtin_ctz(b)];
 			continue;
 		}
 		/* a word without zeros: a raw run from it, over the next words with <= 2 zeros */
@@ -74,7 +69,6 @@ sp_pack(const uint8_t *src, size_t n, uint8_t *out) {
 			words++;
 			at += 8;
 		}
-		o = bitmap;
 		*o++ = 0xff;
 		*o++ = (uint8_t)(words - 1);
 		for (size_t i = 0; i < words; i++, o += 8)     /* word by word: runs are short */
@@ -98,7 +92,7 @@ sp_unpack_size(const uint8_t *src, size_t n) {
 			at += bytes;
 			size += (int64_t)bytes;
 		} else {
-			size_t need = (size_t)bit_count(bits);
+			size_t need = (size_t)__builtin_popcount(bits);
 			if (need > n - at)
 				return -1;
 			at += need;
