@@ -62,8 +62,9 @@ static uint64_t get64(const uint8_t *p) { return (uint64_t)get32(p) | (uint64_t)
 
 static const char names_key = 0;
 
+/* The names table of a schema, looked up in the registry. */
 static int
-push_names(lua_State *L, const struct sp_schema *s) {
+find_names(lua_State *L, const struct sp_schema *s) {
 	luaL_checkstack(L, 4, NULL);
 	if (lua_rawgetp(L, LUA_REGISTRYINDEX, &names_key) != LUA_TTABLE) {
 		lua_pop(L, 1);
@@ -97,6 +98,26 @@ push_names(lua_State *L, const struct sp_schema *s) {
 	return lua_gettop(L);
 }
 
+/* The names table, remembered by the calling closure in upvalues up (the table), up+1 (the
+ * schema's address) and up+2 (its serial): a codec called over and over with one schema skips
+ * the registry. The address alone is never read through: a freed schema's serial is gone. */
+static int
+push_names(lua_State *L, const struct sp_schema *s, int up) {
+	if (lua_touserdata(L, lua_upvalueindex(up + 1)) == s &&
+			lua_tointeger(L, lua_upvalueindex(up + 2)) == (lua_Integer)s->serial) {
+		lua_pushvalue(L, lua_upvalueindex(up));
+		return lua_gettop(L);
+	}
+	int names = find_names(L, s);
+	lua_pushvalue(L, names);
+	lua_replace(L, lua_upvalueindex(up));
+	lua_pushlightuserdata(L, (void *)s);
+	lua_replace(L, lua_upvalueindex(up + 1));
+	lua_pushinteger(L, (lua_Integer)s->serial);
+	lua_replace(L, lua_upvalueindex(up + 2));
+	return names;
+}
+
 void
 sp_lua_forget(lua_State *L, const struct sp_schema *s) {
 	if (lua_rawgetp(L, LUA_REGISTRYINDEX, &names_key) == LUA_TTABLE) {
@@ -117,10 +138,8 @@ struct out {
 	int names;      /* stack index of the field name table */
 };
 
-static void
-reserve(struct out *o, size_t more) {
-	if (o->cap - o->len >= more)
-		return;
+static __attribute__((noinline)) void
+grow(struct out *o, size_t more) {
 	size_t need = o->len + more;
 	if (need > SP_MAX_MESSAGE)
 		luaL_error(o->L, "object is too large (>%d)", SP_MAX_MESSAGE);
@@ -135,6 +154,12 @@ reserve(struct out *o, size_t more) {
 	lua_replace(o->L, o->holder);
 	o->p = np;
 	o->cap = cap;
+}
+
+static inline void
+reserve(struct out *o, size_t more) {
+	if (o->cap - o->len < more)
+		grow(o, more);
 }
 
 static void
@@ -153,20 +178,23 @@ struct source {
 	int table;
 	int key;
 	int value;
+	int raw;        /* the table has no metatable: raw reads see the same values */
 };
 
-static void
+/* pushes the value of field f (the i-th of its type); returns its Lua type */
+static int
 push_value(lua_State *L, int names, const struct source *s, const struct sp_field *f, int i) {
 	if (s->table) {
 		lua_rawgeti(L, names, f->slot);
-		lua_gettable(L, s->table);
+		return s->raw ? lua_rawget(L, s->table) : lua_gettable(L, s->table);
 	}
-	else if (i == 0)
+	if (i == 0)
 		lua_pushvalue(L, s->key);
 	else if (i == 1)
 		lua_pushvalue(L, s->value);
 	else
 		lua_pushnil(L);
+	return lua_type(L, -1);
 }
 
 static const char *
@@ -174,8 +202,8 @@ kind_of(lua_State *L, int idx) {
 	return luaL_typename(L, idx);
 }
 
-static int64_t
-to_integer(lua_State *L, const struct sp_type *t, const struct sp_field *f, int idx, int index) {
+static __attribute__((noinline)) int64_t
+to_integer_slow(lua_State *L, const struct sp_type *t, const struct sp_field *f, int idx, int index) {
 	if (f->scale) {
 		int isnum;
 		lua_Number x = lua_tonumberx(L, idx, &isnum);
@@ -193,6 +221,18 @@ to_integer(lua_State *L, const struct sp_type *t, const struct sp_field *f, int 
 	return (int64_t)v;
 }
 
+/* the common case, a plain integer field given an integer, without a call */
+static inline int64_t
+to_integer(lua_State *L, const struct sp_type *t, const struct sp_field *f, int idx, int index) {
+	if (!f->scale) {
+		int isnum;
+		lua_Integer v = lua_tointegerx(L, idx, &isnum);
+		if (isnum)
+			return (int64_t)v;
+	}
+	return to_integer_slow(L, t, f, idx, index);
+}
+
 static lua_Number
 to_double(lua_State *L, const struct sp_type *t, const struct sp_field *f, int idx, int index) {
 	int isnum;
@@ -203,37 +243,41 @@ to_double(lua_State *L, const struct sp_type *t, const struct sp_field *f, int i
 }
 
 static int
-to_boolean(lua_State *L, const struct sp_type *t, const struct sp_field *f, int idx, int index) {
-	if (!lua_isboolean(L, idx))
+to_boolean(lua_State *L, const struct sp_type *t, const struct sp_field *f, int idx, int index, int tp) {
+	if (tp != LUA_TBOOLEAN)
 		luaL_error(L, "%s.%s[%d] is not a boolean (Is a %s)", t->name, f->name, index, kind_of(L, idx));
 	return lua_toboolean(L, idx);
 }
 
 static const char *
-to_string(lua_State *L, const struct sp_type *t, const struct sp_field *f, int idx, int index, size_t *n) {
-	if (lua_type(L, idx) != LUA_TSTRING)
+to_string(lua_State *L, const struct sp_type *t, const struct sp_field *f, int idx, int index, int tp,
+		size_t *n) {
+	if (tp != LUA_TSTRING)
 		luaL_error(L, "%s.%s[%d] is not a string (Is a %s)", t->name, f->name, index, kind_of(L, idx));
 	return lua_tolstring(L, idx, n);
 }
 
-/* A table, or a userdata with a metatable (read through its metamethods). */
+/* A table, or a userdata with a metatable (read through its metamethods): 1, or 2 for a
+ * table without a metatable (read raw). 0 for anything else. */
 static int
 indexable(lua_State *L, int idx) {
 	int t = lua_type(L, idx);
-	if (t == LUA_TTABLE)
-		return 1;
-	if ((t == LUA_TUSERDATA || t == LUA_TLIGHTUSERDATA) && lua_getmetatable(L, idx)) {
+	if (t != LUA_TTABLE && t != LUA_TUSERDATA && t != LUA_TLIGHTUSERDATA)
+		return 0;
+	if (lua_getmetatable(L, idx)) {
 		lua_pop(L, 1);
 		return 1;
 	}
-	return 0;
+	return t == LUA_TTABLE ? 2 : 0;
 }
 
-static void
+static int
 check_indexable(lua_State *L, const struct sp_type *t, const struct sp_field *f, int idx) {
-	if (!indexable(L, idx))
+	int how = indexable(L, idx);
+	if (!how)
 		luaL_error(L, "%s.%s should be a table or an userdata with metamethods (Is a %s)",
 			t->name, f->name, kind_of(L, idx));
+	return how;
 }
 
 static void encode_struct(struct out *o, const struct sp_type *t, const struct source *src, int depth);
@@ -241,11 +285,11 @@ static void encode_struct(struct out *o, const struct sp_type *t, const struct s
 /* A nested message as one length-prefixed block; the value is on the stack at idx. */
 static void
 encode_sub(struct out *o, const struct sp_type *owner, const struct sp_field *f, int idx, int depth) {
-	check_indexable(o->L, owner, f, idx);
+	int how = check_indexable(o->L, owner, f, idx);
 	reserve(o, 4);
 	size_t at = o->len;
 	o->len += 4;
-	struct source s = { idx, 0, 0 };
+	struct source s = { idx, 0, 0, how == 2 };
 	encode_struct(o, f->sub, &s, depth + 1);
 	put32(o->p + at, (uint32_t)(o->len - at - 4));
 }
@@ -253,7 +297,7 @@ encode_sub(struct out *o, const struct sp_type *owner, const struct sp_field *f,
 /* Integers (and decimals) or doubles: 8 bytes each first, narrowed to 4 at the end when
  * every integer fits 32 bits. */
 static void
-encode_numbers(struct out *o, const struct sp_type *t, const struct sp_field *f, int arr) {
+encode_numbers(struct out *o, const struct sp_type *t, const struct sp_field *f, int arr, int raw) {
 	lua_State *L = o->L;
 	reserve(o, 1);
 	size_t width_at = o->len;
@@ -261,7 +305,7 @@ encode_numbers(struct out *o, const struct sp_type *t, const struct sp_field *f,
 	int wide = f->kind == SP_DOUBLE;
 	size_t count = 0;
 	for (lua_Integer i = 1;; i++) {
-		if (lua_geti(L, arr, i) == LUA_TNIL) {
+		if ((raw ? lua_rawgeti(L, arr, i) : lua_geti(L, arr, i)) == LUA_TNIL) {
 			lua_pop(L, 1);
 			break;
 		}
@@ -332,13 +376,14 @@ encode_keyed(struct out *o, const struct sp_type *t, const struct sp_field *f, i
 		size_t at = o->len;
 		o->len += 4;
 		if (f->map) {
-			struct source s = { 0, k, v };
+			struct source s = { 0, k, v, 0 };
 			encode_struct(o, f->sub, &s, depth + 1);
 		} else {
-			if (!indexable(L, v))
+			int how = indexable(L, v);
+			if (!how)
 				luaL_error(L, "%s.%s[%s] should be a table (Is a %s)", t->name, f->name,
 					luaL_tolstring(L, k, NULL), kind_of(L, v));
-			struct source s = { v, 0, 0 };
+			struct source s = { v, 0, 0, how == 2 };
 			encode_struct(o, f->sub, &s, depth + 1);
 		}
 		put32(o->p + at, (uint32_t)(o->len - at - 4));
@@ -358,26 +403,27 @@ encode_array(struct out *o, const struct sp_type *t, const struct sp_field *f, i
 	if (f->key >= 0) {
 		encode_keyed(o, t, f, arr, depth);
 	} else {
-		check_indexable(L, t, f, arr);
+		int raw = check_indexable(L, t, f, arr) == 2;
 		switch (f->kind) {
 		case SP_INTEGER:
 		case SP_DOUBLE:
-			encode_numbers(o, t, f, arr);
+			encode_numbers(o, t, f, arr, raw);
 			break;
 		default:
 			for (lua_Integer i = 1;; i++) {
-				if (lua_geti(L, arr, i) == LUA_TNIL) {
+				int tp = raw ? lua_rawgeti(L, arr, i) : lua_geti(L, arr, i);
+				if (tp == LUA_TNIL) {
 					lua_pop(L, 1);
 					break;
 				}
 				int e = lua_gettop(L);
 				if (f->kind == SP_BOOLEAN) {
-					int b = to_boolean(L, t, f, e, (int)i);
+					int b = to_boolean(L, t, f, e, (int)i, tp);
 					reserve(o, 1);
 					o->p[o->len++] = b ? 1 : 0;
 				} else if (f->kind == SP_STRING) {
 					size_t n;
-					const char *s = to_string(L, t, f, e, (int)i, &n);
+					const char *s = to_string(L, t, f, e, (int)i, tp, &n);
 					put_block(o, s, n);
 				} else {
 					encode_sub(o, t, f, e, depth);
@@ -395,7 +441,10 @@ encode_struct(struct out *o, const struct sp_type *t, const struct source *src, 
 	lua_State *L = o->L;
 	if (depth >= MAX_DEPTH)
 		luaL_error(L, "The table is too deep");
-	luaL_checkstack(L, 16, NULL);
+	/* each field's value stays on the stack until the end of the message */
+	int base = lua_gettop(L);
+	if (!lua_checkstack(L, t->nfields + 16))
+		luaL_error(L, "stack overflow (message too large)");
 	size_t start = o->len;
 	size_t room = 2 + 4 * (size_t)t->nfields;      /* a skip and a value record each */
 	reserve(o, room);
@@ -405,12 +454,10 @@ encode_struct(struct out *o, const struct sp_type *t, const struct source *src, 
 	int next_tag = 0;
 	for (int i = 0; i < t->nfields; i++) {
 		const struct sp_field *f = &t->fields[i];
-		push_value(L, o->names, src, f, i);
+		int tp = push_value(L, o->names, src, f, i);
 		int v = lua_gettop(L);
-		if (lua_isnil(L, v)) {
-			lua_pop(L, 1);
+		if (tp == LUA_TNIL)
 			continue;
-		}
 		uint32_t small = 0;     /* 0: the value is a data block */
 		if (f->array) {
 			encode_array(o, t, f, v, depth);
@@ -434,7 +481,7 @@ encode_struct(struct out *o, const struct sp_type *t, const struct source *src, 
 				break;
 			}
 			case SP_BOOLEAN:
-				small = to_boolean(L, t, f, v, 0) ? 4 : 2;
+				small = to_boolean(L, t, f, v, 0, tp) ? 4 : 2;
 				break;
 			case SP_DOUBLE: {
 				double d = (double)to_double(L, t, f, v, 0);
@@ -443,7 +490,7 @@ encode_struct(struct out *o, const struct sp_type *t, const struct source *src, 
 			}
 			case SP_STRING: {
 				size_t n;
-				const char *s = to_string(L, t, f, v, 0, &n);
+				const char *s = to_string(L, t, f, v, 0, tp, &n);
 				put_block(o, s, n);
 				break;
 			}
@@ -452,7 +499,6 @@ encode_struct(struct out *o, const struct sp_type *t, const struct source *src, 
 				break;
 			}
 		}
-		lua_settop(L, v - 1);
 		uint8_t *rec = o->p + start + 2 + 2 * (size_t)records;
 		int gap = f->tag - next_tag;
 		if (gap > 0) {
@@ -464,6 +510,7 @@ encode_struct(struct out *o, const struct sp_type *t, const struct source *src, 
 		records++;
 		next_tag = f->tag + 1;
 	}
+	lua_settop(L, base);
 	put16(o->p + start, (uint32_t)records);
 	size_t used = 2 + 2 * (size_t)records;
 	if (used < room) {
@@ -494,10 +541,11 @@ sp_lua_encode(lua_State *L) {
 		o.p = lua_newuserdatauv(L, 1024, 0);
 		o.cap = 1024;
 	}
-	struct source s = { 2, 0, 0 };
-	if (!indexable(L, 2))
+	int how = indexable(L, 2);
+	struct source s = { 2, 0, 0, how == 2 };
+	if (!how)
 		luaL_error(L, "bad argument #2 to 'encode' (table expected, got %s)", luaL_typename(L, 2));
-	push_names(L, t->owner);
+	push_names(L, t->owner, SP_ENCODE_NAMES);
 	encode_struct(&o, t, &s, 0);
 	lua_pushlstring(L, (const char *)o.p, o.len);
 	if (o.cap <= SP_KEEP_BUFFER) {
@@ -761,7 +809,7 @@ sp_lua_decode(lua_State *L) {
 	if (!lua_istable(L, -1))
 		new_message_table(L, t, p, n);
 	int out = lua_gettop(L);
-	int names = push_names(L, t->owner);
+	int names = push_names(L, t->owner, SP_DECODE_NAMES);
 	size_t used = 0;
 	decode_into(L, names, t, p, n, out, 0, &used);
 	lua_settop(L, out);

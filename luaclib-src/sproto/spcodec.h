@@ -10,6 +10,11 @@
 #define SP_MAX_MESSAGE 0x1000000        /* 16 MiB: the largest message encoded or unpacked */
 #define SP_KEEP_BUFFER 0x10000          /* scratch buffers up to this size are kept */
 
+/* Closures: encode's upvalues are its scratch buffer then the names cache (3 values, made
+ * nil); decode's are the names cache. */
+#define SP_ENCODE_NAMES 2
+#define SP_DECODE_NAMES 1
+#define SP_NAMES_CACHE 3
 int sp_lua_encode(lua_State *L);
 int sp_lua_decode(lua_State *L);
 const uint8_t *sp_lua_bytes(lua_State *L, int idx, size_t *n);

@@ -253,7 +253,6 @@ luaopen_sproto_core(lua_State *L) {
 		{ "deleteproto", l_deleteproto },
 		{ "dumpproto", l_dumpproto },
 		{ "querytype", l_querytype },
-		{ "decode", sp_lua_decode },
 		{ "protocol", l_protocol },
 		{ "loadproto", l_loadproto },
 		{ "saveproto", l_saveproto },
@@ -264,7 +263,13 @@ luaopen_sproto_core(lua_State *L) {
 	};
 	luaL_newlib(L, funcs);
 	lua_pushnil(L);         /* encode's scratch buffer, made on first use */
-	lua_pushcclosure(L, sp_lua_encode, 1);
+	for (int i = 0; i < SP_NAMES_CACHE; i++)
+		lua_pushnil(L);
+	lua_pushcclosure(L, sp_lua_encode, 1 + SP_NAMES_CACHE);
 	lua_setfield(L, -2, "encode");
+	for (int i = 0; i < SP_NAMES_CACHE; i++)
+		lua_pushnil(L);
+	lua_pushcclosure(L, sp_lua_decode, SP_NAMES_CACHE);
+	lua_setfield(L, -2, "decode");
 	return 1;
 }
