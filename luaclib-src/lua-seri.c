@@ -107,10 +107,8 @@ out_throw(lua_State *L, struct outbuf *o) {
 	return lua_error(L);
 }
 
-static void
-out_reserve(lua_State *L, struct outbuf *o, size_t extra) {
-	if (o->cap - o->len >= extra)
-		return;
+static __attribute__((noinline)) void
+out_grow(lua_State *L, struct outbuf *o, size_t extra) {
 	size_t want = o->len + extra;
 	if (want < o->len || want > (size_t)INT_MAX) {
 		lua_pushliteral(L, "serialize: message too large");
@@ -133,6 +131,13 @@ out_reserve(lua_State *L, struct outbuf *o, size_t extra) {
 	}
 	o->data = p;
 	o->cap = ncap;
+}
+
+/* the common case, room left, stays inline in every writer */
+static inline void
+out_reserve(lua_State *L, struct outbuf *o, size_t extra) {
+	if (o->cap - o->len < extra)
+		out_grow(L, o, extra);
 }
 
 static inline void
@@ -173,8 +178,13 @@ out_integer(lua_State *L, struct outbuf *o, lua_Integer v) {
 
 static void
 out_string(lua_State *L, struct outbuf *o, const char *s, size_t n) {
-	if (n < SHORT_STRING_LIMIT) {
-		out_tag(L, o, TAG(K_SSTR, (unsigned)n));
+	if (n < SHORT_STRING_LIMIT) {     /* one room check for the tag and the bytes */
+		out_reserve(L, o, 1 + n);
+		uint8_t *d = o->data + o->len;
+		d[0] = TAG(K_SSTR, (unsigned)n);
+		memcpy(d + 1, s, n);
+		o->len += 1 + n;
+		return;
 	} else if (n <= 0xffff) {
 		uint16_t x = (uint16_t)n;
 		out_tag(L, o, TAG(K_LSTR, 2));
@@ -356,9 +366,23 @@ sk_seri_packstring(lua_State *L) {
 
 /* ---------------------------------------------------------------- reader */
 
+/* The hash sizes of a stream's first tables, in the order unpacking creates them (depth
+ * first), measured by one pass over the stream before it is unpacked: each table then gets
+ * its hash part at once instead of growing it key by key. */
+#define SIZE_HINTS 64
+/* longer streams are unpacked without the measuring pass */
+#define HINTED_STREAM 0x10000
+
+struct hints {
+	int seen;               /* tables measured */
+	int used;               /* tables unpacked */
+	int size[SIZE_HINTS];
+};
+
 struct inbuf {
 	const uint8_t *p;
 	size_t left;
+	struct hints *h;        /* NULL: no hints */
 };
 
 static int
@@ -423,6 +447,161 @@ in_lstring(lua_State *L, struct inbuf *in, size_t n) {
 	lua_pushlstring(L, (const char *)s, n);
 }
 
+static int
+measure_integer(struct inbuf *in, int arg, int64_t *v) {
+	const uint8_t *p;
+	switch (arg) {
+	case N_ZERO:
+		*v = 0;
+		return 1;
+	case N_U8:
+		if ((p = in_take(in, 1)) == NULL)
+			return 0;
+		*v = *p;
+		return 1;
+	case N_U16: {
+		uint16_t x;
+		if ((p = in_take(in, sizeof(x))) == NULL)
+			return 0;
+		memcpy(&x, p, sizeof(x));
+		*v = x;
+		return 1;
+	}
+	case N_I32: {
+		int32_t x;
+		if ((p = in_take(in, sizeof(x))) == NULL)
+			return 0;
+		memcpy(&x, p, sizeof(x));
+		*v = x;
+		return 1;
+	}
+	case N_I64:
+		if ((p = in_take(in, sizeof(*v))) == NULL)
+			return 0;
+		memcpy(v, p, sizeof(*v));
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* The measuring pass: skips values, counting the key/value pairs of each table. It ends
+ * (returns 0) at anything unexpected, leaving the error to the unpacking that follows. */
+static int measure_table(struct inbuf *in, int arg, int level);
+
+static inline int
+measure_value(struct inbuf *in, int level) {
+	if (in->left == 0)
+		return 0;
+	uint8_t tag = *in->p++;
+	in->left--;
+	int arg = tag >> 3;
+	size_t skip;
+	switch (tag & 7) {
+	case K_SSTR:
+		skip = (size_t)arg;
+		break;
+	case K_NUM:
+		switch (arg) {
+		case N_ZERO: skip = 0; break;
+		case N_U8: skip = 1; break;
+		case N_U16: skip = 2; break;
+		case N_I32: skip = 4; break;
+		case N_I64: case N_REAL: skip = 8; break;
+		default: return 0;
+		}
+		break;
+	case K_NIL:
+	case K_BOOL:
+		return 1;
+	case K_TABLE:
+		return measure_table(in, arg, level + 1);
+	case K_PTR:
+		skip = sizeof(void *);
+		break;
+	case K_LSTR: {
+		int64_t n;
+		if (arg == 2) {
+			uint16_t x;
+			if (in->left < sizeof(x))
+				return 0;
+			memcpy(&x, in->p, sizeof(x));
+			n = x;
+		} else if (arg == 4) {
+			uint32_t x;
+			if (in->left < sizeof(x))
+				return 0;
+			memcpy(&x, in->p, sizeof(x));
+			n = x;
+		} else {
+			return 0;
+		}
+		in->p += arg;
+		in->left -= (size_t)arg;
+		skip = (size_t)n;
+		break;
+	}
+	default:
+		return 0;
+	}
+	if (in->left < skip)
+		return 0;
+	in->p += skip;
+	in->left -= skip;
+	return 1;
+}
+
+static int
+measure_table(struct inbuf *in, int arg, int level) {
+	if (level > UNPACK_MAX_NESTING)
+		return 0;
+	int slot = in->h->seen++;
+	if (slot < SIZE_HINTS)
+		in->h->size[slot] = 0;
+	lua_Integer n = arg;
+	if (arg == INLINE_LIMIT) {
+		/* a big array: its size is a number value, read as unpack_table does */
+		const uint8_t *p = in_take(in, 1);
+		if (p == NULL || (*p & 7) != K_NUM)
+			return 0;
+		int64_t v;
+		if (!measure_integer(in, *p >> 3, &v))
+			return 0;
+		n = (int32_t)(uint32_t)(uint64_t)v;
+		if (n < 0)
+			n = 0;
+	}
+	for (lua_Integer i = 0; i < n; i++)
+		if (!measure_value(in, level))
+			return 0;
+	int pairs = 0;
+	for (;;) {
+		if (in->left == 0)
+			return 0;
+		if ((*in->p & 7) == K_NIL) {    /* any nil tag ends the pairs */
+			in->p++;
+			in->left--;
+			break;
+		}
+		if (!measure_value(in, level) || !measure_value(in, level))
+			return 0;
+		pairs++;
+	}
+	if (slot < SIZE_HINTS)
+		in->h->size[slot] = pairs;
+	return 1;
+}
+
+/* the measured hash size of the next table unpacked, 0 when unknown */
+static int
+hint_next(struct inbuf *in) {
+	struct hints *h = in->h;
+	if (h == NULL)
+		return 0;
+	int slot = h->used++;
+	return slot < h->seen && slot < SIZE_HINTS ? h->size[slot] : 0;
+}
+
 static void unpack_tagged(lua_State *L, struct inbuf *in, uint8_t tag, int level);
 
 static void
@@ -457,7 +636,7 @@ unpack_table(lua_State *L, struct inbuf *in, int arg, int level) {
 	lua_Integer prealloc = n;
 	if ((size_t)prealloc > in->left)
 		prealloc = (lua_Integer)in->left;
-	lua_createtable(L, (int)prealloc, 0);
+	lua_createtable(L, (int)prealloc, hint_next(in));
 	lua_Integer i;
 	for (i = 1; i <= n; i++) {
 		unpack_next(L, in, level);
@@ -541,8 +720,18 @@ sk_seri_unpack(lua_State *L) {
 	if (len < 0)
 		return 0;
 	struct inbuf in;
+	struct hints h;
 	in.p = (const uint8_t *)src;
 	in.left = (size_t)len;
+	in.h = NULL;
+	if ((size_t)len <= HINTED_STREAM) {
+		h.seen = h.used = 0;
+		struct inbuf probe = in;
+		probe.h = &h;
+		while (probe.left > 0 && measure_value(&probe, 0))
+			;
+		in.h = &h;
+	}
 	const uint8_t *t;
 	while ((t = in_take(&in, 1)) != NULL) {
 		luaL_checkstack(L, LUA_MINSTACK, NULL);
