@@ -10,7 +10,10 @@ local skynet = require "skynet"
 local gateserver = require "snax.gateserver"
 
 local watchdog
-local routes = {}	-- fd -> { addr = peer address, agent = handle or nil, client = handle }
+-- Where each connection's packets go, one slot per connection: fd -> its agent, or false
+-- while they go to the watchdog; and fd -> the source they carry, only where it is not 0.
+local agents = {}
+local client_of = {}
 
 skynet.register_protocol {
 	name = "client",
@@ -29,15 +32,15 @@ function handler.open(source, conf)
 end
 
 function handler.connect(fd, addr)
-	routes[fd] = { addr = addr }
+	agents[fd] = false
 	tell_watchdog("open", fd, addr)
 end
 
 function handler.message(fd, msg, sz)
-	local r = routes[fd]
-	if r and r.agent then
+	local agent = agents[fd]
+	if agent then
 		-- the block goes on to the agent as it is; the agent's unpack frees it
-		skynet.redirect(r.agent, r.client, "client", fd, msg, sz)
+		skynet.redirect(agent, client_of[fd] or 0, "client", fd, msg, sz)
 	else
 		local text = skynet.tostring(msg, sz)
 		skynet.trash(msg, sz)
@@ -46,12 +49,12 @@ function handler.message(fd, msg, sz)
 end
 
 function handler.disconnect(fd)
-	routes[fd] = nil
+	agents[fd], client_of[fd] = nil, nil
 	tell_watchdog("close", fd)
 end
 
 function handler.error(fd, msg)
-	routes[fd] = nil
+	agents[fd], client_of[fd] = nil, nil
 	tell_watchdog("error", fd, msg)
 end
 
@@ -62,15 +65,15 @@ end
 local CMD = {}
 
 function CMD.forward(source, fd, client, address)
-	local r = assert(routes[fd], "gate: forward of an unknown fd")
-	r.agent = address or source
-	r.client = client or 0
+	assert(agents[fd] ~= nil, "gate: forward of an unknown fd")
+	agents[fd] = address or source
+	client_of[fd] = client ~= 0 and client or nil
 	gateserver.openclient(fd)
 end
 
 function CMD.accept(source, fd)
-	local r = assert(routes[fd], "gate: accept of an unknown fd")
-	r.agent, r.client = nil, nil
+	assert(agents[fd] ~= nil, "gate: accept of an unknown fd")
+	agents[fd], client_of[fd] = false, nil
 	gateserver.openclient(fd)
 end
 

@@ -29,31 +29,36 @@ local gateserver = {}
 
 local listen_id		-- the listening socket, while there is one
 local packets		-- netpack's queue object (nil until the first partial packet)
-local clients = {}	-- fd -> client record, for every accepted connection not yet closed
+-- What the gate knows of each connection, kept in one table per fact, most of them holding
+-- only the few connections the fact is true of: an idle connection costs one slot of
+-- 'delivered' (and none of a table of its own).
+local delivered = {}	-- fd -> packets delivered so far, for every accepted connection not yet gone
 local nclients = 0
-
--- A client record: { open = true while reading may go on (false once the gate closed it),
--- started, paused, bytes (this second), delivered (packets so far), stall (seconds stuck),
--- seen (partial state at the last tick) }.
+local closing = {}	-- fd -> true: closed by the gate, its close event still to come
+local unstarted = {}	-- fd -> true: accepted, not yet opened (openclient)
+local paused = {}	-- fd -> true: reading paused until the next tick (maxbytes)
+local dropped = {}	-- fd -> packets dropped after the gate closed it
+local bytes = {}	-- fd -> bytes received this second (with maxbytes only)
+-- Connections inside a packet at the last tick: fd -> the partial state seen then, the
+-- packet count then, and the seconds it has not changed.
+local stuck_seen, stuck_delivered, stuck_seconds = {}, {}, {}
 
 local function log(fmt, ...)
 	skynet.error(string.format("gateserver: " .. fmt, ...))
 end
 
 function gateserver.openclient(fd)
-	local c = clients[fd]
-	if c and c.open then
-		c.started = true
-		if not c.paused then
+	if delivered[fd] and not closing[fd] then
+		unstarted[fd] = nil
+		if not paused[fd] then
 			driver.start(fd)
 		end
 	end
 end
 
 function gateserver.closeclient(fd)
-	local c = clients[fd]
-	if c and c.open then
-		c.open = false
+	if delivered[fd] and not closing[fd] then
+		closing[fd] = true
 		driver.close(fd)
 	end
 end
@@ -61,8 +66,8 @@ end
 gateserver.kick = gateserver.closeclient
 
 -- close at once, dropping what is unsent: for a client that does not behave
-local function force_close(fd, c)
-	c.open = false
+local function force_close(fd)
+	closing[fd] = true
 	driver.shutdown(fd)
 end
 
@@ -75,21 +80,22 @@ function gateserver.start(handler)
 	local ticking = false
 
 	local function deliver(fd, msg, sz)
-		local c = clients[fd]
-		if c and not c.open then
+		local n = delivered[fd]
+		if n and closing[fd] then
 			-- closed by the gate, the close event is on its way: drop quietly, count
-			c.dropped = (c.dropped or 0) + 1
+			dropped[fd] = (dropped[fd] or 0) + 1
 			skynet.trash(msg, sz)
 			return
-		elseif c then
-			c.delivered = c.delivered + 1
+		elseif n then
+			delivered[fd] = n + 1
 			local maxbytes = limits.maxbytes
 			if maxbytes then
-				c.bytes = c.bytes + sz + 2
-				if c.bytes > maxbytes and not c.paused then
-					c.paused = true
+				local b = (bytes[fd] or 0) + sz + 2
+				bytes[fd] = b
+				if b > maxbytes and not paused[fd] then
+					paused[fd] = true
 					driver.pause(fd)
-					log("fd %d paused: %d bytes within a second (maxbytes %d)", fd, c.bytes, maxbytes)
+					log("fd %d paused: %d bytes within a second (maxbytes %d)", fd, b, maxbytes)
 				end
 			end
 			handler.message(fd, msg, sz)
@@ -118,36 +124,40 @@ function gateserver.start(handler)
 
 	-- once a second: resume paused clients, count seconds stuck inside a packet
 	local function tick()
-		local stuck = {}
+		if next(bytes) then
+			bytes = {}
+		end
+		for fd in pairs(paused) do
+			paused[fd] = nil
+			if delivered[fd] and not closing[fd] and not unstarted[fd] then
+				driver.start(fd)
+			end
+		end
 		local timeout = limits.packet_timeout
+		local seen, seen_delivered, seconds = {}, {}, {}
 		if timeout > 0 and packets then
+			-- a connection stalls while its partial packet and its packet count stay the same
 			local p = netpack.partials(packets)
 			for i = 1, #p, 3 do
-				stuck[p[i]] = p[i + 1] * 65536 * 2 + p[i + 2]
-			end
-		end
-		for fd, c in pairs(clients) do
-			c.bytes = 0
-			if c.paused then
-				c.paused = false
-				if c.open and c.started then
-					driver.start(fd)
+				local fd, now = p[i], p[i + 1] * 65536 * 2 + p[i + 2]
+				local n = delivered[fd]
+				if n and not closing[fd] then
+					local stall = 0
+					if stuck_seen[fd] == now and stuck_delivered[fd] == n then
+						stall = stuck_seconds[fd] + 1
+					end
+					if stall >= timeout then
+						local got, want = now // (65536 * 2), now % (65536 * 2)
+						log("fd %d closed: inside a packet (%d of %s bytes) with no byte for %ds",
+							fd, got, want > 0 and tostring(want) or "?", stall)
+						force_close(fd)
+					else
+						seen[fd], seen_delivered[fd], seconds[fd] = now, n, stall
+					end
 				end
 			end
-			local now = stuck[fd]
-			if now and c.open and now == c.seen and c.delivered == c.seen_delivered then
-				c.stall = c.stall + 1
-				if c.stall >= timeout then
-					local got, want = now // (65536 * 2), now % (65536 * 2)
-					log("fd %d closed: inside a packet (%d of %s bytes) with no byte for %ds",
-						fd, got, want > 0 and tostring(want) or "?", c.stall)
-					force_close(fd, c)
-				end
-			else
-				c.stall = 0
-			end
-			c.seen, c.seen_delivered = now, c.delivered
 		end
+		stuck_seen, stuck_delivered, stuck_seconds = seen, seen_delivered, seconds
 	end
 
 	local function start_ticking()
@@ -156,7 +166,7 @@ function gateserver.start(handler)
 		end
 		ticking = true
 		skynet.fork(function()
-			while listen_id or next(clients) do
+			while listen_id or next(delivered) do
 				skynet.sleep(100)
 				tick()
 			end
@@ -209,7 +219,8 @@ function gateserver.start(handler)
 			return
 		end
 		nclients = nclients + 1
-		clients[fd] = { open = true, bytes = 0, delivered = 0, stall = 0 }
+		delivered[fd] = 0
+		unstarted[fd] = true
 		if limits.nodelay then
 			driver.nodelay(fd)
 		end
@@ -219,17 +230,18 @@ function gateserver.start(handler)
 
 	-- a connection that was accepted is gone: forget it, tell the handler
 	local function gone(fd, why, msg)
-		local c = clients[fd]
-		if not c then
+		if not delivered[fd] then
 			return false
 		end
-		clients[fd] = nil
+		local was_open = not closing[fd]
+		delivered[fd], closing[fd], unstarted[fd], paused[fd], bytes[fd] = nil, nil, nil, nil, nil
 		nclients = nclients - 1
-		if c.dropped then
-			log("fd %d: %d packets dropped after it was closed", fd, c.dropped)
+		if dropped[fd] then
+			log("fd %d: %d packets dropped after it was closed", fd, dropped[fd])
+			dropped[fd] = nil
 		end
 		if why == "error" then
-			if c.open then
+			if was_open then
 				driver.shutdown(fd)
 			end
 			if handler.error then
@@ -267,11 +279,10 @@ function gateserver.start(handler)
 	end
 
 	function EVENT.warning(fd, size)
-		local c = clients[fd]
 		local maxpending = limits.maxpending
-		if c and c.open and maxpending and size >= maxpending then
+		if delivered[fd] and not closing[fd] and maxpending and size >= maxpending then
 			log("fd %d closed: %d KiB of replies unread (maxpending %d KiB)", fd, size, maxpending)
-			force_close(fd, c)
+			force_close(fd)
 		end
 		if handler.warning then
 			handler.warning(fd, size)
