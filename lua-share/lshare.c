@@ -734,3 +734,229 @@ LUA_API int lshare_isboxed (lua_State *L, int idx) {
 }
 
 /* }====================================================== */
+
+
+/*
+** {======================================================
+** Moving a state's references from some tables to others (lshare_replace), as a version of
+** a box replaces an older one. A linear pass over the state's object lists, with no
+** allocation in L while it runs (no collector step can change the lists under it); keys
+** that must change are only noted, and moved afterwards through the API.
+** =======================================================
+*/
+
+typedef struct Swap {
+  lua_State *L;
+  PtrMap map;  /* old table -> new table */
+  PtrMap skip;  /* tables not to look into (value: any non-NULL) */
+  Table **rekeys;  /* pairs (table, old key) */
+  size_t nrekeys, caprekeys;
+  int swapped;
+  int nomem;
+} Swap;
+
+
+static Table *swap_target (Swap *s, const TValue *v) {
+  return ttistable(v) ? ptr_get(&s->map, hvalue(v)) : NULL;
+}
+
+
+/* Swaps the table in 'v' if it is an old one; 1 if it did. */
+static int swap_value (Swap *s, TValue *v) {
+  Table *n = swap_target(s, v);
+  if (n == NULL)
+    return 0;
+  sethvalue(s->L, v, n);
+  s->swapped++;
+  return 1;
+}
+
+
+static void swap_metatable (Swap *s, GCObject *o, Table **mt) {
+  Table *n = (*mt != NULL) ? ptr_get(&s->map, *mt) : NULL;
+  if (n != NULL) {
+    *mt = n;
+    luaC_objbarrier(s->L, o, n);
+    s->swapped++;
+  }
+}
+
+
+static void note_rekey (Swap *s, Table *t, Table *key) {
+  if (s->nrekeys + 2 > s->caprekeys) {
+    size_t n = s->caprekeys ? 2 * s->caprekeys : 64;
+    Table **a = (Table **)realloc(s->rekeys, n * sizeof(*a));
+    if (a == NULL) {
+      s->nomem = 1;
+      return;
+    }
+    s->rekeys = a;
+    s->caprekeys = n;
+  }
+  s->rekeys[s->nrekeys++] = t;
+  s->rekeys[s->nrekeys++] = key;
+}
+
+
+static void swap_table (Swap *s, Table *t) {
+  unsigned i;
+  if (isfrozen(t) || ptr_get(&s->skip, t) != NULL || ptr_get(&s->map, t) != NULL)
+    return;
+  swap_metatable(s, obj2gco(t), &t->metatable);
+  for (i = 0; i < t->asize; i++) {
+    if (*getArrTag(t, i) == ctb(LUA_VTABLE)) {
+      Value *v = getArrVal(t, i);
+      Table *n = ptr_get(&s->map, gco2t(v->gc));
+      if (n != NULL) {
+        v->gc = obj2gco(n);
+        luaC_objbarrierback(s->L, obj2gco(t), n);
+        s->swapped++;
+      }
+    }
+  }
+  if (!isdummy(t)) {
+    size_t j, size = sizenode(t);
+    for (j = 0; j < size; j++) {
+      Node *n = gnode(t, j);
+      if (isempty(gval(n)))
+        continue;
+      if (swap_value(s, gval(n)))
+        luaC_barrierback(s->L, obj2gco(t), gval(n));
+      if (keytt(n) == ctb(LUA_VTABLE) && ptr_get(&s->map, gco2t(gckey(n))) != NULL)
+        note_rekey(s, t, gco2t(gckey(n)));
+    }
+  }
+}
+
+
+static void swap_thread (Swap *s, lua_State *th) {
+  StkId o;
+  for (o = th->stack.p; o < th->top.p; o++)
+    swap_value(s, s2v(o));  /* stacks are traversed at the atomic step: no barrier */
+}
+
+
+static void swap_object (Swap *s, GCObject *o) {
+  switch (o->tt) {
+    case LUA_VTABLE:
+      swap_table(s, gco2t(o));
+      break;
+    case LUA_VUPVAL: {
+      UpVal *uv = gco2upv(o);
+      if (!upisopen(uv) && swap_value(s, uv->v.p))  /* open ones: in a stack */
+        luaC_barrier(s->L, uv, uv->v.p);
+      break;
+    }
+    case LUA_VCCL: {
+      CClosure *cl = gco2ccl(o);
+      int i;
+      for (i = 0; i < cl->nupvalues; i++) {
+        if (swap_value(s, &cl->upvalue[i]))
+          luaC_barrier(s->L, cl, &cl->upvalue[i]);
+      }
+      break;
+    }
+    case LUA_VUSERDATA: {
+      Udata *u = gco2u(o);
+      int i;
+      swap_metatable(s, o, &u->metatable);
+      for (i = 0; i < u->nuvalue; i++) {
+        if (swap_value(s, &u->uv[i].uv))
+          luaC_barrierback(s->L, o, &u->uv[i].uv);
+      }
+      break;
+    }
+    case LUA_VTHREAD:
+      swap_thread(s, gco2th(o));
+      break;
+    default:  /* strings, prototypes, Lua closures (their upvalues are UpVals) */
+      break;
+  }
+}
+
+
+/* Reads the keys (and for 'map', the values) of the table at 'idx' into 'm'. */
+static int read_map (lua_State *L, int idx, PtrMap *m, int values) {
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    if (lua_type(L, -2) == LUA_TTABLE && (!values || lua_type(L, -1) == LUA_TTABLE)) {
+      Table *v = values ? (Table *)lua_topointer(L, -1) : (Table *)lua_topointer(L, -2);
+      if (!ptr_put(m, lua_topointer(L, -2), v)) {
+        lua_pop(L, 2);
+        return 0;
+      }
+    }
+    lua_pop(L, 1);
+  }
+  return 1;
+}
+
+
+LUA_API int lshare_replace (lua_State *L, int map, int skip) {
+  Swap s;
+  global_State *g = G(L);
+  GCObject *const *lists[3];
+  size_t i;
+  int l;
+  memset(&s, 0, sizeof(s));
+  s.L = L;
+  map = lua_absindex(L, map);
+  skip = lua_absindex(L, skip);
+  luaL_checkstack(L, 4, NULL);
+  if (!read_map(L, map, &s.map, 1) || !read_map(L, skip, &s.skip, 0) ||
+      !ptr_put(&s.skip, lua_topointer(L, map), (Table *)lua_topointer(L, map)) ||
+      !ptr_put(&s.skip, lua_topointer(L, skip), (Table *)lua_topointer(L, skip))) {
+    free(s.map.keys); free(s.map.vals); free(s.skip.keys); free(s.skip.vals);
+    luaL_error(L, "not enough memory");
+  }
+  if (s.map.count > 0) {
+    GCObject *o;
+    lists[0] = &g->allgc; lists[1] = &g->finobj; lists[2] = &g->tobefnz;
+    for (l = 0; l < 3; l++) {
+      for (o = *lists[l]; o != NULL; o = o->next)
+        swap_object(&s, o);
+    }
+    swap_thread(&s, mainthread(g));
+    for (l = 0; l < LUA_NUMTYPES; l++) {
+      Table *n = (g->mt[l] != NULL) ? ptr_get(&s.map, g->mt[l]) : NULL;
+      if (n != NULL) {
+        g->mt[l] = n;  /* marked at the atomic step: no barrier */
+        s.swapped++;
+      }
+    }
+  }
+  free(s.map.keys); free(s.map.vals); free(s.skip.keys); free(s.skip.vals);
+  if (s.nomem) {
+    free(s.rekeys);
+    luaL_error(L, "not enough memory");
+  }
+  /* keys: the noted pairs go to L's stack (so nothing leaks if L runs out of memory),
+     then each value moves from the old key to the new one */
+  if (s.nrekeys > 0 && !lua_checkstack(L, (int)s.nrekeys + 4)) {
+    free(s.rekeys);
+    luaL_error(L, "too many keys to move");
+  }
+  for (i = 0; i < s.nrekeys; i++) {
+    sethvalue2s(L, L->top.p, s.rekeys[i]);
+    L->top.p++;
+  }
+  free(s.rekeys);
+  for (i = 0; i < s.nrekeys; i += 2) {
+    int t = lua_gettop(L) - 1;  /* the last pair on the stack */
+    lua_pushvalue(L, t + 1);
+    lua_rawget(L, t);  /* value */
+    lua_pushvalue(L, t + 1);
+    lua_rawget(L, map);  /* new key */
+    lua_pushvalue(L, -2);
+    lua_rawset(L, t);  /* t[new] = value */
+    lua_pop(L, 1);
+    lua_pushvalue(L, t + 1);
+    lua_pushnil(L);
+    lua_rawset(L, t);  /* t[old] = nil */
+    lua_pop(L, 2);
+    s.swapped++;
+  }
+  return s.swapped;
+}
+
+/* }====================================================== */

@@ -55,6 +55,14 @@ LUA_API size_t lshare_box_size (lshare_Box *box);
 /* Is the value at 'idx' of L a box table? */
 LUA_API int lshare_isboxed (lua_State *L, int idx);
 
+/* Replaces, in every object of L (tables' values, keys and metatables, closures' upvalues,
+** userdata's metatables and user values, every thread's stack, the basic types'
+** metatables), each reference to a table that is a key of the table at 'map' by that key's
+** value (a table). The tables that are keys of the table at 'skip', and the keys of 'map',
+** are left as they are, and so are box tables. Returns how many references it replaced.
+** Raises memory errors in L. */
+LUA_API int lshare_replace (lua_State *L, int map, int skip);
+
 #if defined(LUA_CORE)
 /* Called by the string interning of every state: the shared string with these contents and
 ** hash, or NULL. */

@@ -3,7 +3,8 @@
  * table tree now and then, each in a box; reader threads make states that take the newest
  * box, read it in place (lookups, #, pairs, ipairs, as a metatable's __index), check that
  * every write raises an error, collect in both modes, and are closed. Boxes never read are
- * freed as soon as a newer one exists, the others at the end. The sanitizers check that no
+ * freed as soon as a newer one exists, the others at the end. Each state moves its references
+ * from the tree it read before to the newer one (lshare_replace). The sanitizers check that no
  * state writes what another reads and that nothing is used after it is freed. */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -56,7 +57,7 @@ static lshare_Box *_Atomic newest;
 static atomic_int newest_version;
 static atomic_int done;
 static lshare_Box *boxes[VERSIONS + 1];  /* written by the builder, read after the joins */
-static atomic_int read_in_place, copies, refused;
+static atomic_int read_in_place, copies, refused, moves;
 static const void *check_fn;
 
 static void *alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
@@ -119,6 +120,60 @@ static void *builder(void *arg) {
 	return NULL;
 }
 
+/* The state keeps the tree it read last in a few places; lshare_replace moves them all to
+ * the one it read now (what skynet.sharetable's update does). */
+static void move_references(lua_State *L) {
+	static const char *const keep =
+		"local held = ...\n"
+		"if held.last and held.last ~= current then\n"
+		"  local map = { [held.last] = current, [held.last.sub] = current.sub }\n"
+		"  return map, held\n"
+		"end\n";
+	static const char *const after =
+		"local held = ...\n"
+		"assert(held.last == current and held.list[1] == current.sub and held[current] == 1, 'moved')\n"
+		"assert(held.up() == current, 'moved upvalue')\n";
+	static const char *const hold =
+		"local held = ...\n"
+		"local t = current\n"
+		"held.last, held.list, held.up = current, { current.sub }, function() return t end\n"
+		"for k in pairs(held) do if type(k) == 'table' then held[k] = nil end end\n"
+		"held[current] = 1\n";
+	lua_getfield(L, LUA_REGISTRYINDEX, "box_stress.held");
+	if (lua_isnil(L, -1)) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+		lua_pushvalue(L, -1);
+		lua_setfield(L, LUA_REGISTRYINDEX, "box_stress.held");
+	}
+	if (luaL_loadstring(L, keep) != LUA_OK)
+		fail(L, "keep");
+	lua_pushvalue(L, -2);
+	if (lua_pcall(L, 1, 2, 0) != LUA_OK)
+		fail(L, "keep");
+	if (!lua_isnil(L, -2)) {
+		lua_newtable(L);  /* skip: nothing */
+		if (lshare_replace(L, -3, -1) < 4) {
+			fprintf(stderr, "box_stress: lshare_replace moved too few references\n");
+			exit(1);
+		}
+		atomic_fetch_add(&moves, 1);
+		lua_pop(L, 1);
+		if (luaL_loadstring(L, after) != LUA_OK)
+			fail(L, "after");
+		lua_pushvalue(L, -4);
+		if (lua_pcall(L, 1, 0, 0) != LUA_OK)
+			fail(L, "after");
+	}
+	lua_pop(L, 2);
+	if (luaL_loadstring(L, hold) != LUA_OK)
+		fail(L, "hold");
+	lua_pushvalue(L, -2);
+	if (lua_pcall(L, 1, 0, 0) != LUA_OK)
+		fail(L, "hold");
+	lua_pop(L, 1);
+}
+
 static void *reader(void *arg) {
 	int s;
 	(void)arg;
@@ -143,8 +198,11 @@ static void *reader(void *arg) {
 					fail(L, "pushcopy");
 				atomic_fetch_add(&copies, 1);
 			}
+			lua_pushvalue(L, -1);
+			lua_setglobal(L, "current");
 			if (lua_pcall(L, 1, 1, 0) != LUA_OK)
 				fail(L, "check");
+			move_references(L);
 			if (lua_tointeger(L, -1) < v) {
 				fprintf(stderr, "box_stress: read version %d, older than %d\n", (int)lua_tointeger(L, -1), v);
 				exit(1);
@@ -176,8 +234,8 @@ int main(void) {
 	for (i = 0; i < READERS; i++)
 		pthread_join(t[i], NULL);
 	pthread_join(b, NULL);
-	printf("box_stress: %d reads in place, %d private copies, %d boxes live\n",
-		atomic_load(&read_in_place), atomic_load(&copies), lshare_box_count());
+	printf("box_stress: %d reads in place, %d private copies, %d moves to a newer version, %d boxes live\n",
+		atomic_load(&read_in_place), atomic_load(&copies), atomic_load(&moves), lshare_box_count());
 	if (lshare_box_count() != VERSIONS) {
 		fprintf(stderr, "box_stress: %d boxes live, want %d\n", lshare_box_count(), VERSIONS);
 		return 1;
@@ -188,8 +246,8 @@ int main(void) {
 		fprintf(stderr, "box_stress: boxes left after freeing\n");
 		return 1;
 	}
-	if (atomic_load(&read_in_place) == 0) {
-		fprintf(stderr, "box_stress: no box read in place\n");
+	if (atomic_load(&read_in_place) == 0 || atomic_load(&moves) == 0) {
+		fprintf(stderr, "box_stress: no box read in place, or no move to a newer one\n");
 		return 1;
 	}
 	return 0;
