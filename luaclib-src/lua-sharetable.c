@@ -11,6 +11,8 @@
  *   core.isshared(v)       is v a box table?
  *   core.count()           live boxes in the process
  *   core.size(h)           bytes the box holds
+ *   n = core.replace(map, skip)   in this whole state, each reference to a key of map
+ *                          becomes one to its value (tables; skip: tables left alone)
  *
  * The functions are looked up in the process at load time: on a Lua without boxes the
  * require fails and skynet.sharetable keeps private copies.
@@ -36,6 +38,7 @@ static struct {
 	int (*box_count)(void);
 	size_t (*box_size)(lshare_Box *box);
 	int (*isboxed)(lua_State *L, int idx);
+	int (*replace)(lua_State *L, int map, int skip);
 } api;
 
 static lshare_Box *
@@ -95,6 +98,14 @@ lsize(lua_State *L) {
 	return 1;
 }
 
+static int
+lreplace(lua_State *L) {
+	luaL_checktype(L, 1, LUA_TTABLE);
+	luaL_checktype(L, 2, LUA_TTABLE);
+	lua_pushinteger(L, api.replace(L, 1, 2));
+	return 1;
+}
+
 static pthread_once_t looked_up = PTHREAD_ONCE_INIT;
 static int found;
 
@@ -108,8 +119,9 @@ find_api(void) {
 	*(void **)&api.box_count = dlsym(RTLD_DEFAULT, "lshare_box_count");
 	*(void **)&api.box_size = dlsym(RTLD_DEFAULT, "lshare_box_size");
 	*(void **)&api.isboxed = dlsym(RTLD_DEFAULT, "lshare_isboxed");
+	*(void **)&api.replace = dlsym(RTLD_DEFAULT, "lshare_replace");
 	found = api.box_new && api.box_push && api.box_pushcopy && api.box_free &&
-		api.box_count && api.box_size && api.isboxed;
+		api.box_count && api.box_size && api.isboxed && api.replace;
 }
 
 LUAMOD_API int
@@ -122,6 +134,7 @@ luaopen_skynet_sharetable_core(lua_State *L) {
 		{ "isshared", lisshared },
 		{ "count", lcount },
 		{ "size", lsize },
+		{ "replace", lreplace },
 		{ NULL, NULL },
 	};
 	pthread_once(&looked_up, find_api);

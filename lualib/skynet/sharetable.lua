@@ -259,7 +259,9 @@ local walker = {}  -- the functions of the walk: their frames are not walked
 
 -- Replaces, everywhere in this service's state, each reference to a key of map by its
 -- value. Shared tables are not looked into (read-only; old or new, they hold their own
--- version's tables), nor the tables in seen.
+-- version's tables), nor the tables in seen. This walk (by the debug library, from the
+-- registry) serves where the core module is missing; core.replace does the same in one
+-- pass over the state's objects.
 local function replace(map, seen)
 	local work, n = {}, 0
 	seen[map] = true
@@ -411,7 +413,11 @@ function sharetable.update(...)
 		end
 	end
 	if next(map) then
-		replace(map, seen)
+		if core then
+			core.replace(map, seen)
+		else
+			replace(map, seen)
+		end
 	end
 	for name, new in pairs(moved) do
 		given[name] = setmetatable({ [new] = true }, { __mode = "k" })
