@@ -8,6 +8,11 @@
 local skynet = require "skynet"
 local core = require "skynet.multicast.core"
 local datacenter = require "skynet.datacenter"
+local c = require "skynet.core"
+
+-- skynet.redirect without the protocol-name lookup: it runs once per subscriber
+local PTYPE_MULTICAST = skynet.PTYPE_MULTICAST
+local redirect = c.redirect
 
 local node = skynet.harbor(skynet.self())
 
@@ -52,7 +57,7 @@ local function fan_out(id, source, block, size)
 	local record = core.bind(block, g.n)
 	local gone
 	for addr in pairs(g.members) do
-		if not skynet.redirect(addr, source, "multicast", id, ref) then
+		if not redirect(addr, source, PTYPE_MULTICAST, id, ref) then
 			gone = gone or {}
 			gone[#gone + 1] = addr
 		end
