@@ -27,6 +27,14 @@ local function game_message()
 	}
 end
 
+-- this node's resident memory, KB
+local function rss_kb()
+	local f = assert(io.open("/proc/self/status"))
+	local kb = f:read("a"):match("VmRSS:%s*(%d+)")
+	f:close()
+	return tonumber(kb)
+end
+
 local benches = {}
 
 function benches.pack()
@@ -88,6 +96,26 @@ function benches.sharetable()
 		best = math.min(best, clock() - t0)
 	end
 	report("sharetable_reload20_ms", best * 1000)
+	-- memory of 100 readers of a table of a few MB: node VmRSS after each reader queried it
+	-- and read some of it, less VmRSS with the readers started and the table loaded
+	sharetable.loadstring("bigdata", [[
+		local n = ...
+		local items = {}
+		for i = 1, n do
+			items[i] = { id = i, name = "item" .. i, price = i * 1.5, tags = { "a", "b", i } }
+		end
+		return { items = items }
+	]], 20000)
+	local big = {}
+	for i = 1, 100 do
+		big[i] = skynet.newservice("stack_reader")
+	end
+	collectgarbage() collectgarbage()
+	local before = rss_kb()
+	for i = 1, #big do
+		assert(skynet.call(big[i], "lua", "querybig") == 20000)
+	end
+	report("sharetable_rss100_kb", rss_kb() - before)
 end
 
 function benches.multicast()
