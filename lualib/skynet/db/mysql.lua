@@ -19,6 +19,9 @@ local crypt = require "skynet.crypt"
 local spack, sunpack = string.pack, string.unpack
 local sbyte, schar, srep, sformat = string.byte, string.char, string.rep, string.format
 local tconcat = table.concat
+local ssub = string.sub
+-- a table with room for n fields (Lua 5.5), else a plain one
+local tcreate = table.create or function() return {} end
 local tointeger = math.tointeger
 
 local mysql = { _VERSION = "0.14" }
@@ -192,17 +195,52 @@ local function frame(payload, seq)
 	return tconcat(parts)
 end
 
+-- Packets are cut from whatever the socket has received, taken in one read, so that a reply
+-- of many packets (a row each) costs a few reads instead of two per packet. The bytes past
+-- the packet being read (the rest of the reply, or the next reply) wait in the link's
+-- entry here for its next read_packet: { bytes, position of the first unread one }. A new
+-- link (a reconnection) starts empty.
+local unread = setmetatable({}, { __mode = "k" })
+
+-- One packet part: length, sequence number, payload.
+local function read_part(sock)
+	local u = unread[sock]
+	if u == nil then
+		u = { "", 1 }
+		unread[sock] = u
+	end
+	local buf, pos = u[1], u[2]
+	while #buf - pos < 3 do	-- less than a header: take what came in, waiting for some
+		buf, pos = ssub(buf, pos) .. sock:read(), 1
+	end
+	local len, seq = sunpack("<I3B", buf, pos)
+	pos = pos + 4
+	local body
+	local have = #buf - pos + 1
+	if have >= len then
+		body = ssub(buf, pos, pos + len - 1)
+		pos = pos + len
+		if pos > #buf then
+			buf, pos = "", 1
+		end
+	else	-- the payload is still coming: read exactly the rest of it
+		body = ssub(buf, pos) .. sock:read(len - have)
+		buf, pos = "", 1
+	end
+	u[1], u[2] = buf, pos
+	return len, seq, body
+end
+
 -- One logical packet: payload, sequence number of its last part.
 local function read_packet(sock)
-	local len, seq = sunpack("<I3B", sock:read(4))
-	local body = len > 0 and sock:read(len) or ""
+	local len, seq, body = read_part(sock)
 	if len < MAX_CHUNK then
 		return body, seq
 	end
 	local parts = { body }
 	repeat
-		len, seq = sunpack("<I3B", sock:read(4))
-		parts[#parts + 1] = len > 0 and sock:read(len) or ""
+		len, seq, body = read_part(sock)
+		parts[#parts + 1] = body
 	until len < MAX_CHUNK
 	return tconcat(parts), seq
 end
@@ -269,16 +307,38 @@ local numeric_text = {
 	[0x08] = true, [0x09] = true, [0x0d] = true, [0xf6] = true,
 }
 
-local function text_row(p, cols, compact)
-	local row, pos = {}, 1
+-- Each column's key in a row and whether its text is a number, worked out once per result.
+local function column_plan(cols, compact)
+	local keys, nums = {}, {}
 	for i = 1, #cols do
-		local v
-		v, pos = lenenc_str(p, pos)
 		local col = cols[i]
-		if v ~= nil and numeric_text[col.type] then
+		keys[i] = compact and i or col.name
+		nums[i] = numeric_text[col.type] or false
+	end
+	cols.keys, cols.nums = keys, nums
+	return keys, nums
+end
+
+local function text_row(p, cols, compact)
+	local keys, nums = cols.keys, cols.nums
+	if keys == nil then
+		keys, nums = column_plan(cols, compact)
+	end
+	local n = #keys
+	local row, pos = tcreate(compact and n or 0, compact and 0 or n), 1
+	for i = 1, n do
+		local v
+		local len = sbyte(p, pos)
+		if len ~= nil and len < 0xfb then	-- a length in one byte: most values
+			v = ssub(p, pos + 1, pos + len)
+			pos = pos + 1 + len
+		else
+			v, pos = lenenc_str(p, pos)
+		end
+		if v ~= nil and nums[i] then
 			v = tonumber(v)
 		end
-		row[compact and i or col.name] = v
+		row[keys[i]] = v
 	end
 	return row
 end
@@ -394,15 +454,17 @@ local function read_result(sock, compact, decode_row)
 	if not is_eof(p) then
 		return nil, "unexpected packet while an EOF packet is expected"
 	end
-	local rows = {}
+	local rows, n = {}, 0
 	while true do
 		p = read_packet(sock)
-		if is_eof(p) then
+		local b = sbyte(p, 1)
+		if b == 0xfe and #p < 9 then	-- EOF
 			return rows, eof_status(p) & MORE_RESULTS ~= 0
-		elseif is_err(p) then
+		elseif b == 0xff then
 			return nil, parse_err(p)
 		end
-		rows[#rows + 1] = decode_row(p, cols, compact)
+		n = n + 1
+		rows[n] = decode_row(p, cols, compact)
 	end
 end
 
