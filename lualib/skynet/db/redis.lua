@@ -17,6 +17,7 @@ local type = type
 local select = select
 local string = string
 local tconcat = table.concat
+local sbyte = string.byte
 
 local redis = {}
 
@@ -123,19 +124,19 @@ local function length_of(rest)
 	end
 end
 
-local decoders = {
-	["+"] = function(_, rest) return true, rest end,
-	["-"] = function(_, rest) return false, rest end,
-	[":"] = function(_, rest) return true, tonumber(rest) end,
-	["$"] = function(sock, rest)
+local decoders = {	-- by the first byte of the reply's line
+	[43] = function(_, rest) return true, rest end,	-- "+"
+	[45] = function(_, rest) return false, rest end,	-- "-"
+	[58] = function(_, rest) return true, tonumber(rest) end,	-- ":"
+	[36] = function(sock, rest)	-- "$"
 		local n = length_of(rest)
 		if n == nil then
 			return true, nil
 		end
 		return true, sock:read(n + 2):sub(1, n)
 	end,
-	-- an array is ok when none of its elements is an error reply
-	["*"] = function(sock, rest)
+	-- "*": an array is ok when none of its elements is an error reply
+	[42] = function(sock, rest)
 		local n = length_of(rest)
 		if n == nil then
 			return true, nil
@@ -152,7 +153,7 @@ local decoders = {
 
 function read_reply(sock)
 	local line = sock:readline "\r\n"
-	local decode = decoders[line:sub(1, 1)]
+	local decode = decoders[sbyte(line, 1)]
 	if decode == nil then
 		error("redis: unknown reply " .. string.format("%q", line:sub(1, 40)))
 	end
@@ -176,6 +177,7 @@ local meta = { __index = command }	-- the channel is closed by disconnect(), not
 -- db:name(...) sends NAME with the arguments: db:get "k", db:set("k", v), db:hmset { ... }
 setmetatable(command, { __index = function(t, name)
 	local NAME = string.upper(name)
+	local head2	-- "*2" and the name: the start of the command with one argument
 	local f = function(self, first, ...)
 		local msg
 		if first == nil then
@@ -185,7 +187,8 @@ setmetatable(command, { __index = function(t, name)
 		else
 			local n = select("#", ...)
 			if n == 0 then
-				msg = counts[2] .. bulk_of(NAME, 0) .. bulk_of(first, 1)
+				head2 = head2 or counts[2] .. bulk_of(NAME, 0)
+				msg = head2 .. bulk_of(first, 1)
 			else
 				msg = encode(NAME, { first, ... }, n + 1)
 			end
