@@ -97,6 +97,7 @@ bench: linux
 	if [ -n "$(UPSTREAM)" ]; then sh benches/sproto.sh $(UPSTREAM); fi
 	if [ -n "$(UPSTREAM)" ]; then sh benches/cluster.sh $(UPSTREAM); fi
 	if [ -n "$(UPSTREAM)" ]; then sh benches/stack.sh $(UPSTREAM); fi
+	if [ -n "$(UPSTREAM)" ]; then sh benches/db.sh $(UPSTREAM); fi
 
 # FUZZ_SECONDS per target (default 60); FUZZ_TARGETS to pick some (fuzz/targets/*.lua).
 fuzz: linux

@@ -11,14 +11,15 @@
 #      (an ack message back each), 200 publishes, publishes/s
 #   4. service/gate.lua with a trivial watchdog (accepts every fd), 1,000 idle TCP clients:
 #      node VmRSS before and after, bytes per connection
-# Usage: sh benches/stack.sh <upstream skynet tree, built>   (env: ROUNDS=3 BENCH_SECONDS=3)
+# Usage: sh benches/stack.sh <upstream skynet tree, built>
+#   (env: ROUNDS=3 BENCH_SECONDS=3; STACK_BENCHES="pack multicast" runs only those)
 set -u
 cd "$(dirname "$0")/.." || exit 1
 up=${1:-${UPSTREAM:-}}
 [ -n "$up" ] && [ -x "$up/skynet" ] || { echo "usage: sh benches/stack.sh <upstream skynet tree, built>"; exit 1; }
 up=$(cd "$up" && pwd)
 here=$(pwd)
-out=benches/out/stack
+out=${STACK_OUT:-benches/out/stack}   # another folder for a run beside someone else's
 mkdir -p "$out"
 rounds=${ROUNDS:-3}
 clients=${GATE_CLIENTS:-1000}
@@ -62,7 +63,7 @@ run() {
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); rounds: $rounds"
 r=1
 while [ "$r" -le "$rounds" ]; do
-	for b in pack sharetable multicast gate; do
+	for b in ${STACK_BENCHES:-pack sharetable multicast gate}; do
 		run ours ./skynet "$here" "$b"
 		run upstream "$up/skynet" "$up" "$b"
 	done
