@@ -35,6 +35,7 @@ local function sharetable_service()
 	if not has_core then
 		core = nil
 	end
+	local free_box = core and core.free
 
 	-- a version: { name, version = n, box = handle | data = packed, readers = n }
 	local current = {}      -- name -> its newest version
@@ -44,7 +45,7 @@ local function sharetable_service()
 	-- frees a version's box once no live service reads it and it is not the newest
 	local function release(v)
 		if v.box and v.readers == 0 and current[v.name] ~= v then
-			core.free(v.box)
+			free_box(v.box)
 			v.box = nil
 		end
 	end
@@ -53,8 +54,16 @@ local function sharetable_service()
 		assert(type(value) == "table", "sharetable: the data of " .. tostring(name) .. " is not a table")
 		local v = { name = name, readers = 0 }
 		if core then
-			v.box = core.box(value)
-		else
+			local ok, box = pcall(core.box, value)
+			if ok then
+				v.box = box
+			elseif tostring(box):find("no shared state", 1, true) then
+				core = nil  -- this process's Lua shares nothing: serialized copies from now on
+			else
+				error(box, 0)
+			end
+		end
+		if not v.box then
 			v.data = skynet.packstring(value)
 		end
 		serial = serial + 1
@@ -153,7 +162,7 @@ local function sharetable_service()
 		local info = {}
 		for name, v in pairs(current) do
 			info[name] = { version = v.version, readers = v.readers,
-				size = v.box and core.size(v.box) or #v.data }
+				size = v.box and core.size(v.box) or v.data and #v.data }
 		end
 		return info
 	end)
