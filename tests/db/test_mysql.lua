@@ -174,6 +174,35 @@ skynet.start(function()
 		t.wait_for(function() return done == 50 end, 10000, "the queries")
 		assert(not bad, bad)
 	end)
+	t.check("pipelined replies of many rows (several reads each) reach their own callers", function()
+		ok_query(db, "drop table if exists wide")
+		ok_query(db, "create table wide (id int primary key, s varchar(255))")
+		local values = {}
+		for i = 1, 300 do
+			values[i] = string.format("(%d, '%s')", i, string.rep(string.char(97 + i % 26), 200))
+		end
+		ok_query(db, "insert into wide values " .. table.concat(values, ","))
+		local done, bad = 0, nil
+		for i = 1, 20 do
+			skynet.fork(function()
+				local sql = i % 2 == 0 and "select id, s from wide order by id" or ("select " .. i .. " as v")
+				local ok, r = pcall(db.query, db, sql)
+				if not ok then
+					bad = bad or tostring(r)
+				elseif i % 2 == 0 then
+					if #r ~= 300 or r[300].id ~= 300 or r[150].s ~= string.rep(string.char(97 + 150 % 26), 200) then
+						bad = bad or ("caller " .. i .. " got a wrong result of " .. #r .. " rows")
+					end
+				elseif r[1].v ~= i then
+					bad = bad or ("caller " .. i .. " got " .. tostring(r[1].v))
+				end
+				done = done + 1
+			end)
+		end
+		t.wait_for(function() return done == 20 end, 10000, "the queries")
+		assert(not bad, bad)
+		ok_query(db, "drop table wide")
+	end)
 	t.check("sha256 (for caching_sha2_password) matches known digests", function()
 		local sha = mysql._sha256
 		t.eq(hex(sha ""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
