@@ -122,7 +122,10 @@ end
 ---------------------------------------------------------------------------
 -- task pool
 
+-- Parked tasks, weak: an idle service's pool empties at its next collection. idle_n is the
+-- top; slots the collector cleared read nil and are skipped.
 local idle = setmetatable({}, { __mode = "kv" })
+local idle_n = 0
 
 local function finish_task(co, fn)
 	local session = serving[co]
@@ -144,7 +147,12 @@ end
 
 -- Returns a task that will run fn with the values of its first resume.
 local function new_task(f)
-	local co = tremove(idle)
+	local co
+	while idle_n > 0 and co == nil do
+		co = idle[idle_n]
+		idle[idle_n] = nil
+		idle_n = idle_n - 1
+	end
 	if co then
 		-- a parked task takes its next function now, its arguments later
 		local saved = current
@@ -159,7 +167,8 @@ local function new_task(f)
 		while true do
 			finish_task(co, f)
 			f = nil
-			idle[#idle + 1] = co
+			idle_n = idle_n + 1
+			idle[idle_n] = co
 			f = coroutine_yield("SUSPEND")
 			f(coroutine_yield())
 		end
@@ -255,22 +264,12 @@ local function unknown_request(session, address, msg, sz, prototype)
 	error(format("Unknown session : %d from %x", session, address))
 end
 
-function skynet.dispatch_unknown_request(handler)
-	local previous = unknown_request
-	unknown_request = handler
-	return previous
-end
 
 local function unknown_response(session, address, msg, sz)
 	skynet.error(format("Response message : %s", core.tostring(msg, sz)))
 	error(format("Unknown session : %d from %x", session, address))
 end
 
-function skynet.dispatch_unknown_response(handler)
-	local previous = unknown_response
-	unknown_response = handler
-	return previous
-end
 
 ---------------------------------------------------------------------------
 -- message entry point
@@ -313,7 +312,9 @@ local function begin_request(handler, p, session, source, unpacked, ...)
 	local co = new_task(handler)
 	dispatch_state.taken = true
 	serving[co], requester[co] = session, source
-	adopt_trace(co, p, source)
+	if p.trace ~= nil or trace_next[source] ~= nil then
+		adopt_trace(co, p, source)
+	end
 	return run(co, session, source, ...)
 end
 
@@ -362,12 +363,9 @@ local function route(ptype, msg, sz, session, source)
 	return begin_request(handler, p, session, source, pcall(p.unpack, msg, sz))
 end
 
-function skynet.dispatch_message(...)
-	local ok, err = pcall(route, ...)
-	local errors
-	if not ok then
-		errors = { tostring(err) }
-	end
+-- Runs the work that piled up while a message was handled (next_job), adding what fails to
+-- errors; returns errors.
+local function run_deferred(errors)
 	while not exited do
 		local co, n, a, b, c, d = next_job()
 		if co == nil then
@@ -387,8 +385,24 @@ function skynet.dispatch_message(...)
 			end
 		end
 	end
+	return errors
+end
+
+function skynet.dispatch_message(...)
+	local ok, err = pcall(route, ...)
+	local errors
+	if not ok then
+		errors = { tostring(err) }
+	end
+	-- most messages leave nothing deferred: no call of next_job then
+	if wake_tokens[1] ~= nil or failed[1] ~= nil or forks.h <= forks.t then
+		errors = run_deferred(errors)
+	end
 	dispatch_state.taken = false
-	assert(not errors, errors and tconcat(errors, "\n"))
+	if errors then
+		-- assert's message carries this position, as upstream's
+		assert(false, tconcat(errors, "\n"))
+	end
 end
 
 ---------------------------------------------------------------------------
@@ -424,37 +438,14 @@ local function on_error(err_session, err_source)
 	end
 end
 
-function skynet.term(service)
-	return on_error(0, service)
-end
 
 ---------------------------------------------------------------------------
 -- timers, sleeping, waking
 
-local make_timer_task
+local make_timer_task = new_task	-- skynet.trace_timeout may swap it
 local timer_origin	-- task -> traceback of where its timer was set (trace_timeout)
 
-function skynet.trace_timeout(on)
-	if on then
-		timer_origin = timer_origin or {}
-		make_timer_task = function(fn, ti)
-			local co
-			co = new_task(function()
-				if timer_origin then
-					timer_origin[co] = nil
-				end
-				fn()
-			end)
-			timer_origin[co] = traceback(format("TIMER %d+%d : ", skynet.now(), ti), 3)
-			return co
-		end
-	else
-		timer_origin = nil
-		make_timer_task = new_task
-	end
-end
 
-skynet.trace_timeout(false)
 
 function skynet.timeout(ti, fn)
 	local session = assert(new_timer(ti))
@@ -523,61 +514,6 @@ function skynet.fork(fn, ...)
 	return co
 end
 
--- Takes a fork that has not started yet out of the queue; false when co is
--- not queued.
-local function unqueue_fork(co)
-	local last = forks.t
-	for i = forks.h, last do
-		if forks[i] == co then
-			for j = i, last - 1 do
-				forks[j] = forks[j + 1]
-			end
-			forks[last] = nil
-			forks.t = last - 1
-			return true
-		end
-	end
-	return false
-end
-
--- The session a blocked task waits on: the task itself, or (a string) the
--- task whose name tostring(co) contains it.
-local function session_of(target)
-	for session, co in pairs(waiting) do
-		if co == target
-			or (type(target) == "string" and type(co) == "thread" and tostring(co):find(target)) then
-			return session
-		end
-	end
-end
-
-function skynet.killthread(target)
-	if type(target) ~= "string" and unqueue_fork(target) then
-		return target
-	end
-	local session = session_of(target)
-	local co = session and waiting[session]
-	if type(co) ~= "thread" then
-		return
-	end
-	-- a request it was serving gets an error reply
-	local addr, owed = requester[co], serving[co]
-	if addr then
-		if owed and owed > 0 then
-			csend(addr, PTYPE_ERROR, owed, "")
-		end
-		requester[co], serving[co], tracetags[co] = nil, nil, nil
-	end
-	-- the answer to a call it made is dropped when it comes
-	waiting[session] = outstanding[session] and BREAK or nil
-	outstanding[session] = nil
-	local token = keys_of(sleepers, session)[1]
-	if token ~= nil then
-		sleepers[token] = nil
-	end
-	co_close(co)
-	return co
-end
 
 ---------------------------------------------------------------------------
 -- addresses, time, environment
@@ -590,24 +526,10 @@ function skynet.self()
 	return self_handle
 end
 
-function skynet.localname(name)
-	return core.addresscommand("QUERY", name)
-end
 
 skynet.now = core.now
 skynet.hpc = core.hpc
 
-local start_seconds
-function skynet.starttime()
-	if not start_seconds then
-		start_seconds = cintcommand("STARTTIME")
-	end
-	return start_seconds
-end
-
-function skynet.time()
-	return skynet.now() / 100 + (start_seconds or skynet.starttime())
-end
 
 -- Environment values are strings; a key can be set once.
 function skynet.getenv(key)
@@ -615,11 +537,6 @@ function skynet.getenv(key)
 	return value
 end
 
-function skynet.setenv(key, value)
-	local taken = skynet.getenv(key) ~= nil
-	assert(not taken, "Can't setenv exist key : " .. key)
-	core.command("SETENV", key .. " " .. value)
-end
 
 function skynet.address(addr)
 	if type(addr) == "number" then
@@ -628,9 +545,6 @@ function skynet.address(addr)
 	return tostring(addr)
 end
 
-function skynet.harbor(addr)
-	return core.harbor(addr)
-end
 
 skynet.error = core.error
 skynet.tracelog = core.trace
@@ -638,29 +552,6 @@ skynet.tracelog = core.trace
 ---------------------------------------------------------------------------
 -- tracing
 
-local trace_count = 0
-function skynet.trace(info)
-	local co = current
-	local old = tracetags[co]
-	skynet.error("TRACE", old)
-	if old == false then
-		return	-- forced off for this task
-	end
-	trace_count = trace_count + 1
-	local tag = format(":%08x-%d", skynet.self(), trace_count)
-	tracetags[co] = tag
-	core.trace(tag, info and ("trace " .. info) or "trace")
-end
-
-function skynet.tracetag()
-	return tracetags[current]
-end
-
--- flag true: trace every message of this type; false: never; nil: on demand
-function skynet.traceproto(prototype, flag)
-	local p = assert(proto[prototype])
-	p.trace = flag
-end
 
 local function announce_trace(addr, level)
 	local tag = tracetags[current]
@@ -726,13 +617,6 @@ function skynet.rawcall(addr, typename, msg, sz)
 	return yield_call(addr, send_packed(addr, typename, msg, sz))
 end
 
-function skynet.tracecall(tag, addr, typename, msg, sz)
-	core.trace(tag, "tracecall begin")
-	csend(addr, PTYPE_TRACE, 0, tag)
-	local rmsg, rsz = yield_call(addr, send_packed(addr, typename, msg, sz))
-	core.trace(tag, "tracecall end")
-	return rmsg, rsz
-end
 
 ---------------------------------------------------------------------------
 -- answering requests
@@ -774,51 +658,11 @@ function skynet.retpack(...)
 	return skynet.ret(skynet.pack(...))
 end
 
-function skynet.context()
-	return serving[current], requester[current]
-end
 
 function skynet.ignoreret()
 	serving[current] = nil
 end
 
-function skynet.response(pack)
-	pack = pack or skynet.pack
-	local co = current
-	local session = assert(serving[co], "no session")
-	serving[co] = nil
-	if session == 0 then
-		return function() end	-- a send has nobody to answer
-	end
-	local addr = requester[co]
-
-	-- what the core's send returned for the one answer
-	local function answer(ok, ...)
-		if not ok then
-			return csend(addr, PTYPE_ERROR, session, "")
-		end
-		return deliver(addr, session, pack(...))
-	end
-
-	local function respond(ok, ...)
-		if ok == "TEST" then
-			return pending_resp[respond] ~= nil	-- may it still answer?
-		elseif not pack then
-			error "Can't response more than once"
-		end
-		-- after the requester has gone (pending_resp cleared) nothing is sent
-		local delivered = false
-		if pending_resp[respond] then
-			delivered = answer(ok, ...) ~= nil
-			pending_resp[respond] = nil
-		end
-		pack = nil
-		return delivered
-	end
-
-	pending_resp[respond] = addr
-	return respond
-end
 
 ---------------------------------------------------------------------------
 -- dispatch functions
@@ -835,196 +679,15 @@ function skynet.dispatch(typename, fn)
 end
 
 ---------------------------------------------------------------------------
--- batched calls: skynet.request { addr, type, ... } { ... } :select(timeout)
-
-do
-	local batch = {}
-	batch.__index = batch
-
-	function batch:add(req)
-		assert(type(req) == "table" and not self._thread)
-		self[#self + 1] = req
-		return self
-	end
-	batch.__call = batch.add
-
-	-- Body of the task that stands in for the caller on every session of the
-	-- batch: each resume brings one answer (or the timer).
-	local function collect(self)
-		while true do
-			local ok, msg, sz, session = coroutine_yield("SUSPEND")
-			if session == self._timer then
-				self._timer = nil
-				self.timeout = true
-			else
-				outstanding[session] = nil
-				local req = self._sent[session]
-				if ok then
-					self._got[session] = tpack(proto[req[2]].unpack(msg, sz))
-				else
-					self._got[session] = false
-				end
-			end
-			skynet.wakeup(self)
-		end
-	end
-
-	-- One answer that has come in, with its request; nothing when none has.
-	local function take(self)
-		local got = self._got
-		local session, resp = next(got)
-		if session ~= nil then
-			local req = self._sent[session]
-			got[session], self._sent[session] = nil, nil
-			self._pending = self._pending - 1
-			return req, resp
-		end
-	end
-
-	-- The iterator of select: requests that could not be sent come first
-	-- (alone, with no answer), then answers as they arrive.
-	local function results(self)
-		return function()
-			local req = self._unsent and tremove(self._unsent)
-			if req then
-				return req
-			end
-			self._unsent = nil
-			if next(self._got) == nil then
-				if self._pending == 0 or self.timeout then
-					return
-				end
-				skynet.wait(self)
-				if self.timeout then
-					return
-				end
-			end
-			return take(self)
-		end
-	end
-
-	function batch:close()
-		if self._pending and self._pending > 0 then
-			local got = self._got
-			for session in pairs(self._sent) do
-				if got[session] == nil then
-					waiting[session] = BREAK
-					outstanding[session] = nil
-				end
-			end
-			self._pending = 0
-		end
-		if self._timer then
-			waiting[self._timer] = BREAK
-			self._timer = nil
-		end
-	end
-	batch.__close = batch.close
-
-	function batch:select(timeout)
-		assert(self._thread == nil)
-		local worker = co_create(collect)
-		self._thread, self._got, self._sent, self._pending = worker, {}, {}, 0
-		local unsent = {}
-		for _, req in ipairs(self) do
-			local p = proto[req[2]]
-			assert(p.unpack)
-			announce_trace(req[1], 4)
-			local session = send_with_session(req[1], p.id, p.pack(tunpack(req, 3, req.n)))
-			if session then
-				-- the worker stands in for us on every session
-				self._sent[session], outstanding[session], waiting[session] = req, req[1], worker
-				self._pending = self._pending + 1
-			else
-				unsent[#unsent + 1] = req
-			end
-		end
-		self._unsent = unsent[1] and unsent or nil
-		if timeout then
-			local s = new_timer(timeout)
-			self._timer = s
-			waiting[s] = worker
-		end
-		local saved = current
-		current = worker
-		co_resume(worker, self)
-		current = saved
-		return results(self), nil, nil, self
-	end
-
-	function skynet.request(req)
-		local b = setmetatable({}, batch)
-		return req and b:add(req) or b
-	end
-end
 
 ---------------------------------------------------------------------------
 -- services
 
--- uniqueservice and queryservice ask service_mgr (".service"); a first
--- argument of true asks for the harbor-wide form (GLAUNCH, GQUERY), the name
--- follows it.  They call skynet.call themselves, so that a waiting task's
--- stack names them.
-function skynet.uniqueservice(name, ...)
-	if name ~= true then return assert(skynet.call(".service", "lua", "LAUNCH", name, ...)) end
-	return assert(skynet.call(".service", "lua", "GLAUNCH", ...))
-end
 
 function skynet.newservice(name, ...)
 	return skynet.call(".launcher", "lua", "LAUNCH", "snlua", name, ...)
 end
 
-function skynet.queryservice(name, ...)
-	local global = name == true
-	local command = global and "GQUERY" or "QUERY"
-	if global then
-		return assert(skynet.call(".service", "lua", command, ...))
-	end
-	return assert(skynet.call(".service", "lua", command, name, ...))
-end
-
-function skynet.exit()
-	forks = { h = 1, t = 0 }	-- forks not started yet never run
-	skynet.send(".launcher", "lua", "REMOVE", skynet.self(), false)
-	-- fail the requests we were serving
-	for co, session in pairs(serving) do
-		local addr = requester[co]
-		if session ~= 0 and addr then
-			csend(addr, PTYPE_ERROR, session, "")
-		end
-	end
-	-- close every blocked task (runs their to-be-closed variables)
-	local blocked = {}
-	for _, co in pairs(waiting) do
-		if type(co) == "thread" and co ~= current and co_status(co) == "suspended" then
-			blocked[#blocked + 1] = co
-		end
-	end
-	for i = 1, #blocked do
-		co_close(blocked[i])
-	end
-	for resp in pairs(pending_resp) do
-		resp(false)
-	end
-	-- tell each service we are still waiting on, once, that we are gone
-	local told = {}
-	for _, addr in pairs(outstanding) do
-		if not told[addr] then
-			told[addr] = true
-			csend(addr, PTYPE_ERROR, 0, "")
-		end
-	end
-	exited = true
-	wake_tokens = {}
-	failed = {}
-	core.callback(function(ptype, msg, sz, session, source)
-		if session ~= 0 and source ~= 0 then
-			csend(source, PTYPE_ERROR, session, "")
-		end
-	end)
-	core.command("EXIT")
-	coroutine_yield("QUIT")
-end
 
 ---------------------------------------------------------------------------
 -- start up
@@ -1060,92 +723,489 @@ end
 ---------------------------------------------------------------------------
 -- introspection
 
-function skynet.endless()
-	return cintcommand("STAT", "endless") == 1
-end
 
-function skynet.mqlen()
-	return cintcommand("STAT", "mqlen")
-end
+---------------------------------------------------------------------------
+-- the rarely used part of the API
+--
+-- An idle service never calls these, so their closures are made on first use: the first
+-- read of a name skynet lacks builds them all (sharing this file's locals) and drops the
+-- metatable. skynet.xxx works as before; a service that never uses them saves their memory.
 
-function skynet.stat(what)
-	return cintcommand("STAT", what)
-end
+local function more(skynet)
 
-local function stack_of(co)
-	if co == BREAK then
-		return co
+	function skynet.dispatch_unknown_request(handler)
+		local previous = unknown_request
+		unknown_request = handler
+		return previous
 	end
-	local origin = timer_origin and timer_origin[co]
-	if origin then
-		return origin
-	end
-	return traceback(co)
-end
 
-function skynet.task(arg)
-	if arg == nil then
-		local n = 0
-		for _, co in pairs(waiting) do
-			if co ~= BREAK then
-				n = n + 1
+	function skynet.dispatch_unknown_response(handler)
+		local previous = unknown_response
+		unknown_response = handler
+		return previous
+	end
+
+	function skynet.term(service)
+		return on_error(0, service)
+	end
+
+	function skynet.trace_timeout(on)
+		if on then
+			timer_origin = timer_origin or {}
+			make_timer_task = function(fn, ti)
+				local co
+				co = new_task(function()
+					if timer_origin then
+						timer_origin[co] = nil
+					end
+					fn()
+				end)
+				timer_origin[co] = traceback(format("TIMER %d+%d : ", skynet.now(), ti), 3)
+				return co
+			end
+		else
+			timer_origin = nil
+			make_timer_task = new_task
+		end
+	end
+
+	-- Takes a fork that has not started yet out of the queue; false when co is
+	-- not queued.
+	local function unqueue_fork(co)
+		local last = forks.t
+		for i = forks.h, last do
+			if forks[i] == co then
+				for j = i, last - 1 do
+					forks[j] = forks[j + 1]
+				end
+				forks[last] = nil
+				forks.t = last - 1
+				return true
 			end
 		end
-		return n
+		return false
 	end
-	if arg == "init" then
-		if init_task then
-			return traceback(init_task)
-		end
-		return
-	end
-	local kind = type(arg)
-	if kind == "table" then
+
+	-- The session a blocked task waits on: the task itself, or (a string) the
+	-- task whose name tostring(co) contains it.
+	local function session_of(target)
 		for session, co in pairs(waiting) do
-			arg[format("%s session: %d", tostring(co), session)] = stack_of(co)
-		end
-	elseif kind == "number" then
-		local co = waiting[arg]
-		if co then
-			return stack_of(co)
-		end
-		return "No session"
-	elseif kind == "thread" then
-		for session, co in pairs(waiting) do
-			if co == arg then
+			if co == target
+				or (type(target) == "string" and type(co) == "thread" and tostring(co):find(target)) then
 				return session
 			end
 		end
 	end
-end
 
--- Blocked tasks grouped by identical stacks: "<count>\tsessions:[s1,s2...]\n"
--- -> stack, listing at most nine sessions of a group.
-function skynet.uniqtask()
-	local count, sample = {}, {}
-	for session, co in pairs(waiting) do
-		local stack = stack_of(co)
-		local n = (count[stack] or 0) + 1
-		count[stack] = n
-		local list = sample[stack] or {}
-		sample[stack] = list
-		if n < 10 then
-			list[n] = session
+	function skynet.killthread(target)
+		if type(target) ~= "string" and unqueue_fork(target) then
+			return target
+		end
+		local session = session_of(target)
+		local co = session and waiting[session]
+		if type(co) ~= "thread" then
+			return
+		end
+		-- a request it was serving gets an error reply
+		local addr, owed = requester[co], serving[co]
+		if addr then
+			if owed and owed > 0 then
+				csend(addr, PTYPE_ERROR, owed, "")
+			end
+			requester[co], serving[co], tracetags[co] = nil, nil, nil
+		end
+		-- the answer to a call it made is dropped when it comes
+		waiting[session] = outstanding[session] and BREAK or nil
+		outstanding[session] = nil
+		local token = keys_of(sleepers, session)[1]
+		if token ~= nil then
+			sleepers[token] = nil
+		end
+		co_close(co)
+		return co
+	end
+
+	function skynet.localname(name)
+		return core.addresscommand("QUERY", name)
+	end
+
+	local start_seconds
+	function skynet.starttime()
+		if not start_seconds then
+			start_seconds = cintcommand("STARTTIME")
+		end
+		return start_seconds
+	end
+
+	function skynet.time()
+		return skynet.now() / 100 + (start_seconds or skynet.starttime())
+	end
+
+	function skynet.setenv(key, value)
+		local taken = skynet.getenv(key) ~= nil
+		assert(not taken, "Can't setenv exist key : " .. key)
+		core.command("SETENV", key .. " " .. value)
+	end
+
+	function skynet.harbor(addr)
+		return core.harbor(addr)
+	end
+
+	local trace_count = 0
+	function skynet.trace(info)
+		local co = current
+		local old = tracetags[co]
+		skynet.error("TRACE", old)
+		if old == false then
+			return	-- forced off for this task
+		end
+		trace_count = trace_count + 1
+		local tag = format(":%08x-%d", skynet.self(), trace_count)
+		tracetags[co] = tag
+		core.trace(tag, info and ("trace " .. info) or "trace")
+	end
+
+	function skynet.tracetag()
+		return tracetags[current]
+	end
+
+	-- flag true: trace every message of this type; false: never; nil: on demand
+	function skynet.traceproto(prototype, flag)
+		local p = assert(proto[prototype])
+		p.trace = flag
+	end
+
+	function skynet.tracecall(tag, addr, typename, msg, sz)
+		core.trace(tag, "tracecall begin")
+		csend(addr, PTYPE_TRACE, 0, tag)
+		local rmsg, rsz = yield_call(addr, send_packed(addr, typename, msg, sz))
+		core.trace(tag, "tracecall end")
+		return rmsg, rsz
+	end
+
+	function skynet.context()
+		return serving[current], requester[current]
+	end
+
+	function skynet.response(pack)
+		pack = pack or skynet.pack
+		local co = current
+		local session = assert(serving[co], "no session")
+		serving[co] = nil
+		if session == 0 then
+			return function() end	-- a send has nobody to answer
+		end
+		local addr = requester[co]
+
+		-- what the core's send returned for the one answer
+		local function answer(ok, ...)
+			if not ok then
+				return csend(addr, PTYPE_ERROR, session, "")
+			end
+			return deliver(addr, session, pack(...))
+		end
+
+		local function respond(ok, ...)
+			if ok == "TEST" then
+				return pending_resp[respond] ~= nil	-- may it still answer?
+			elseif not pack then
+				error "Can't response more than once"
+			end
+			-- after the requester has gone (pending_resp cleared) nothing is sent
+			local delivered = false
+			if pending_resp[respond] then
+				delivered = answer(ok, ...) ~= nil
+				pending_resp[respond] = nil
+			end
+			pack = nil
+			return delivered
+		end
+
+		pending_resp[respond] = addr
+		return respond
+	end
+
+	-- batched calls: skynet.request { addr, type, ... } { ... } :select(timeout)
+
+	do
+		local batch = {}
+		batch.__index = batch
+
+		function batch:add(req)
+			assert(type(req) == "table" and not self._thread)
+			self[#self + 1] = req
+			return self
+		end
+		batch.__call = batch.add
+
+		-- Body of the task that stands in for the caller on every session of the
+		-- batch: each resume brings one answer (or the timer).
+		local function collect(self)
+			while true do
+				local ok, msg, sz, session = coroutine_yield("SUSPEND")
+				if session == self._timer then
+					self._timer = nil
+					self.timeout = true
+				else
+					outstanding[session] = nil
+					local req = self._sent[session]
+					if ok then
+						self._got[session] = tpack(proto[req[2]].unpack(msg, sz))
+					else
+						self._got[session] = false
+					end
+				end
+				skynet.wakeup(self)
+			end
+		end
+
+		-- One answer that has come in, with its request; nothing when none has.
+		local function take(self)
+			local got = self._got
+			local session, resp = next(got)
+			if session ~= nil then
+				local req = self._sent[session]
+				got[session], self._sent[session] = nil, nil
+				self._pending = self._pending - 1
+				return req, resp
+			end
+		end
+
+		-- The iterator of select: requests that could not be sent come first
+		-- (alone, with no answer), then answers as they arrive.
+		local function results(self)
+			return function()
+				local req = self._unsent and tremove(self._unsent)
+				if req then
+					return req
+				end
+				self._unsent = nil
+				if next(self._got) == nil then
+					if self._pending == 0 or self.timeout then
+						return
+					end
+					skynet.wait(self)
+					if self.timeout then
+						return
+					end
+				end
+				return take(self)
+			end
+		end
+
+		function batch:close()
+			if self._pending and self._pending > 0 then
+				local got = self._got
+				for session in pairs(self._sent) do
+					if got[session] == nil then
+						waiting[session] = BREAK
+						outstanding[session] = nil
+					end
+				end
+				self._pending = 0
+			end
+			if self._timer then
+				waiting[self._timer] = BREAK
+				self._timer = nil
+			end
+		end
+		batch.__close = batch.close
+
+		function batch:select(timeout)
+			assert(self._thread == nil)
+			local worker = co_create(collect)
+			self._thread, self._got, self._sent, self._pending = worker, {}, {}, 0
+			local unsent = {}
+			for _, req in ipairs(self) do
+				local p = proto[req[2]]
+				assert(p.unpack)
+				announce_trace(req[1], 4)
+				local session = send_with_session(req[1], p.id, p.pack(tunpack(req, 3, req.n)))
+				if session then
+					-- the worker stands in for us on every session
+					self._sent[session], outstanding[session], waiting[session] = req, req[1], worker
+					self._pending = self._pending + 1
+				else
+					unsent[#unsent + 1] = req
+				end
+			end
+			self._unsent = unsent[1] and unsent or nil
+			if timeout then
+				local s = new_timer(timeout)
+				self._timer = s
+				waiting[s] = worker
+			end
+			local saved = current
+			current = worker
+			co_resume(worker, self)
+			current = saved
+			return results(self), nil, nil, self
+		end
+
+		function skynet.request(req)
+			local b = setmetatable({}, batch)
+			return req and b:add(req) or b
 		end
 	end
-	local out = {}
-	for stack, n in pairs(count) do
-		local more = n > 10 and "..." or ""
-		out[format("%d\tsessions:[%s%s]\n", n, tconcat(sample[stack], ","), more)] = stack
+
+	-- uniqueservice and queryservice ask service_mgr (".service"); a first
+	-- argument of true asks for the harbor-wide form (GLAUNCH, GQUERY), the name
+	-- follows it.  They call skynet.call themselves, so that a waiting task's
+	-- stack names them.
+	function skynet.uniqueservice(name, ...)
+		if name ~= true then return assert(skynet.call(".service", "lua", "LAUNCH", name, ...)) end
+		return assert(skynet.call(".service", "lua", "GLAUNCH", ...))
 	end
-	return out
+
+	function skynet.queryservice(name, ...)
+		local global = name == true
+		local command = global and "GQUERY" or "QUERY"
+		if global then
+			return assert(skynet.call(".service", "lua", command, ...))
+		end
+		return assert(skynet.call(".service", "lua", command, name, ...))
+	end
+
+	function skynet.exit()
+		forks = { h = 1, t = 0 }	-- forks not started yet never run
+		skynet.send(".launcher", "lua", "REMOVE", skynet.self(), false)
+		-- fail the requests we were serving
+		for co, session in pairs(serving) do
+			local addr = requester[co]
+			if session ~= 0 and addr then
+				csend(addr, PTYPE_ERROR, session, "")
+			end
+		end
+		-- close every blocked task (runs their to-be-closed variables)
+		local blocked = {}
+		for _, co in pairs(waiting) do
+			if type(co) == "thread" and co ~= current and co_status(co) == "suspended" then
+				blocked[#blocked + 1] = co
+			end
+		end
+		for i = 1, #blocked do
+			co_close(blocked[i])
+		end
+		for resp in pairs(pending_resp) do
+			resp(false)
+		end
+		-- tell each service we are still waiting on, once, that we are gone
+		local told = {}
+		for _, addr in pairs(outstanding) do
+			if not told[addr] then
+				told[addr] = true
+				csend(addr, PTYPE_ERROR, 0, "")
+			end
+		end
+		exited = true
+		wake_tokens = {}
+		failed = {}
+		core.callback(function(ptype, msg, sz, session, source)
+			if session ~= 0 and source ~= 0 then
+				csend(source, PTYPE_ERROR, session, "")
+			end
+		end)
+		core.command("EXIT")
+		coroutine_yield("QUIT")
+	end
+
+	function skynet.endless()
+		return cintcommand("STAT", "endless") == 1
+	end
+
+	function skynet.mqlen()
+		return cintcommand("STAT", "mqlen")
+	end
+
+	function skynet.stat(what)
+		return cintcommand("STAT", what)
+	end
+
+	local function stack_of(co)
+		if co == BREAK then
+			return co
+		end
+		local origin = timer_origin and timer_origin[co]
+		if origin then
+			return origin
+		end
+		return traceback(co)
+	end
+
+	function skynet.task(arg)
+		if arg == nil then
+			local n = 0
+			for _, co in pairs(waiting) do
+				if co ~= BREAK then
+					n = n + 1
+				end
+			end
+			return n
+		end
+		if arg == "init" then
+			if init_task then
+				return traceback(init_task)
+			end
+			return
+		end
+		local kind = type(arg)
+		if kind == "table" then
+			for session, co in pairs(waiting) do
+				arg[format("%s session: %d", tostring(co), session)] = stack_of(co)
+			end
+		elseif kind == "number" then
+			local co = waiting[arg]
+			if co then
+				return stack_of(co)
+			end
+			return "No session"
+		elseif kind == "thread" then
+			for session, co in pairs(waiting) do
+				if co == arg then
+					return session
+				end
+			end
+		end
+	end
+
+	-- Blocked tasks grouped by identical stacks: "<count>\tsessions:[s1,s2...]\n"
+	-- -> stack, listing at most nine sessions of a group.
+	function skynet.uniqtask()
+		local count, sample = {}, {}
+		for session, co in pairs(waiting) do
+			local stack = stack_of(co)
+			local n = (count[stack] or 0) + 1
+			count[stack] = n
+			local list = sample[stack] or {}
+			sample[stack] = list
+			if n < 10 then
+				list[n] = session
+			end
+		end
+		local out = {}
+		for stack, n in pairs(count) do
+			local more = n > 10 and "..." or ""
+			out[format("%d\tsessions:[%s%s]\n", n, tconcat(sample[stack], ","), more)] = stack
+		end
+		return out
+	end
+
+	function skynet.memlimit(bytes)
+		-- the snlua host reads this once the service body has run
+		debug.getregistry().memlimit = bytes
+		skynet.memlimit = nil
+	end
 end
 
-function skynet.memlimit(bytes)
-	-- the snlua host reads this once the service body has run
-	debug.getregistry().memlimit = bytes
-	skynet.memlimit = nil
-end
+setmetatable(skynet, { __index = function(t, k)
+	setmetatable(t, nil)
+	local build = more
+	more = nil
+	if build then
+		build(t)
+	end
+	return rawget(t, k)
+end })
 
 ---------------------------------------------------------------------------
 -- built-in protocols
