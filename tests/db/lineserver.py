@@ -10,6 +10,9 @@ Binds 127.0.0.1 on a free port, writes the port to PORTFILE, then serves until i
   HANG                 -> no reply (the connection stays open)
   PARTS <n>            -> n lines "more <i>", then "end"
   SESS <id> <ms> <txt> -> after <ms> milliseconds, "<id> <txt>" (replies may overtake)
+  HOLD <id> <txt>      -> nothing yet: "<id> <txt>" waits for a RELEASE naming <id>
+  RELEASE <id> <ids>   -> the held replies of <ids> (comma-separated) in that order, then
+                          "<id> released"
   CONNS                -> the number of connections accepted so far
   SPARTS <id> <n>      -> n lines "<id> + p<i>", then "<id> . end" (a reply in parts)
   PAUSE <ms>           -> nothing is read from this connection for <ms> milliseconds
@@ -39,6 +42,7 @@ def serve(conn):
         time.sleep(ms / 1000.0)
         send(line)
 
+    held = {}
     f = conn.makefile("rb")
     try:
         for raw in f:
@@ -65,6 +69,12 @@ def serve(conn):
             elif cmd == "SESS":
                 threading.Thread(target=later, args=(int(parts[2]), parts[1] + " " + parts[3]),
                                  daemon=True).start()
+            elif cmd == "HOLD":
+                held[parts[1]] = parts[1] + " " + parts[2]
+            elif cmd == "RELEASE":
+                for sid in parts[2].split(","):
+                    send(held.pop(sid, sid + " never held"))
+                send(parts[1] + " released")
             elif cmd == "SPARTS":
                 for i in range(int(parts[2])):
                     send("%s + p%d" % (parts[1], i + 1))

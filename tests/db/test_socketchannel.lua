@@ -232,10 +232,15 @@ local function session_mode()
 	local ch = sc.channel { host = HOST, port = port, response = session_reader }
 	ch:connect(true)
 	t.check("session: replies out of order reach their callers", function()
+		-- the server holds three replies, then sends them last request first
 		local finished = {}
-		local r = together(3, function(i)
-			local delay = ({ 300, 150, 10 })[i]
-			local v = ch:request(string.format("SESS %d %d s%d\n", i, delay, i), i)
+		local r = together(4, function(i)
+			local v
+			if i <= 3 then
+				v = ch:request(string.format("HOLD %d s%d\n", i, i), i)
+			else
+				v = ch:request("RELEASE 4 3,2,1\n", 4)
+			end
 			finished[#finished + 1] = i
 			return v
 		end)
@@ -243,7 +248,8 @@ local function session_mode()
 			assert(r[i][1], tostring(r[i][2]))
 			t.eq(r[i][2], "s" .. i)
 		end
-		t.eq(table.concat(finished, ","), "3,2,1", "completion order")
+		t.eq(r[4][2], "released")
+		t.eq(table.concat(finished, ","), "3,2,1,4", "completion order")
 	end)
 	t.check("session: response() waits for a session nobody requested here", function()
 		local r = together(2, function(i)
