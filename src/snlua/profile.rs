@@ -115,6 +115,12 @@ unsafe fn timed_resume(l: *mut lua_State, co: c_int, narg: c_int) -> c_int {
     // SAFETY: as documented.
     unsafe {
         let thread = lua_tothread(l, co);
+        // Nothing measured (the usual case): no lookups keyed by the coroutine.
+        lua_pushnil(l);
+        if lua_next(l, STARTED) == 0 {
+            return resume_with(l, thread, narg);
+        }
+        pop(l, 2);
         if started(l, co).is_some() {
             store(l, STARTED, co, Some(cpu_now()));
         }
