@@ -77,6 +77,26 @@ unsafe fn store(l: *mut lua_State, table: c_int, co: c_int, value: Option<f64>) 
     }
 }
 
+/// Whether any coroutine is being measured: one lua_next on the start-time table, so that
+/// the usual resume (nothing measured) makes no lookup keyed by the coroutine.
+///
+/// # Safety
+/// Called from one of this library's closures.
+unsafe fn measuring(l: *mut lua_State) -> bool {
+    // SAFETY: the upvalue is the start-time table; what lua_next pushes is popped.
+    unsafe {
+        if lua_checkstack(l, 2) == 0 {
+            return true; // no room to ask: look the coroutine up
+        }
+        lua_pushnil(l);
+        if lua_next(l, STARTED) == 0 {
+            return false;
+        }
+        pop(l, 2);
+        true
+    }
+}
+
 /// Moves `narg` arguments to `co` and resumes it. Returns the number of its results, moved
 /// onto `l`, or -1 with an error message on `l`.
 ///
@@ -115,19 +135,16 @@ unsafe fn timed_resume(l: *mut lua_State, co: c_int, narg: c_int) -> c_int {
     // SAFETY: as documented.
     unsafe {
         let thread = lua_tothread(l, co);
-        // Nothing measured (the usual case): no lookups keyed by the coroutine.
-        lua_pushnil(l);
-        if lua_next(l, STARTED) == 0 {
-            return resume_with(l, thread, narg);
-        }
-        pop(l, 2);
-        if started(l, co).is_some() {
+        // Asked before and after the run: the coroutine may start its measure while it runs.
+        if measuring(l) && started(l, co).is_some() {
             store(l, STARTED, co, Some(cpu_now()));
         }
         let r = resume_with(l, thread, narg);
-        if let Some(start) = started(l, co) {
-            let sum = total(l, co) + cpu_since(start);
-            store(l, TOTALS, co, Some(sum));
+        if measuring(l) {
+            if let Some(start) = started(l, co) {
+                let sum = total(l, co) + cpu_since(start);
+                store(l, TOTALS, co, Some(sum));
+            }
         }
         r
     }
