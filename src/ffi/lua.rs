@@ -31,6 +31,7 @@ pub struct luaL_Reg {
 pub const LUA_OK: c_int = 0;
 pub const LUA_YIELD: c_int = 1;
 pub const LUA_ERRMEM: c_int = 4;
+pub const LUA_ERRFILE: c_int = 6;
 
 pub const LUA_TNONE: c_int = -1;
 pub const LUA_TNIL: c_int = 0;
@@ -86,6 +87,8 @@ extern "C" {
     pub fn lua_tothread(l: *mut lua_State, idx: c_int) -> *mut lua_State;
     pub fn lua_topointer(l: *mut lua_State, idx: c_int) -> *const c_void;
     pub fn lua_touserdata(l: *mut lua_State, idx: c_int) -> *mut c_void;
+    pub fn lua_tocfunction(l: *mut lua_State, idx: c_int) -> Option<lua_CFunction>;
+    pub fn lua_getupvalue(l: *mut lua_State, funcindex: c_int, n: c_int) -> *const c_char;
 
     // push
     pub fn lua_pushnil(l: *mut lua_State);
@@ -104,6 +107,7 @@ extern "C" {
     pub fn lua_getfield(l: *mut lua_State, idx: c_int, k: *const c_char) -> c_int;
     pub fn lua_rawget(l: *mut lua_State, idx: c_int) -> c_int;
     pub fn lua_rawgetp(l: *mut lua_State, idx: c_int, p: *const c_void) -> c_int;
+    pub fn lua_rawgeti(l: *mut lua_State, idx: c_int, n: lua_Integer) -> c_int;
     pub fn lua_createtable(l: *mut lua_State, narr: c_int, nrec: c_int);
     pub fn lua_setglobal(l: *mut lua_State, name: *const c_char);
     pub fn lua_setfield(l: *mut lua_State, idx: c_int, k: *const c_char);

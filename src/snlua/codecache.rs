@@ -19,6 +19,12 @@
 //! own loader through the cache, and compiled files are never freed (a state may use them as
 //! long as it lives), as upstream's cache never frees its prototypes.
 //!
+//! `require` also remembers, process-wide, where it found each module for the same
+//! `package.path` and `package.cpath`: a Lua file, or the open function of a C library
+//! (which then stays loaded). A state requiring it again takes that without probing the
+//! search paths, which would open a file or two per template (every service requires the
+//! same few modules while it starts). Like cached code, this holds until `clear()`.
+//!
 //! The library is upstream's: `mode()` reads and `mode(name)` sets this state's mode, "ON"
 //! (the default: use and fill the cache), "EXIST" (use files already cached, add none) or
 //! "OFF" (always read the file); a wrong name is an argument error. `clear()` forgets every
@@ -101,6 +107,23 @@ fn keep(name: &[u8], compiled: Compiled) -> Compiled {
 
 fn clear_all() {
     files().lock().unwrap_or_else(|e| e.into_inner()).clear();
+    found().lock().unwrap_or_else(|e| e.into_inner()).clear();
+}
+
+/// Where `require` found a module (file names are never freed: few, and plain data on a
+/// stack that Lua may unwind).
+#[derive(Clone, Copy)]
+enum Found {
+    /// A Lua file on package.path.
+    Lua(&'static CStr),
+    /// A C library's open function, and the library's file name (its second value).
+    C(lua_CFunction, &'static CStr),
+}
+
+/// package.path, package.cpath and module name -> where require found the module.
+fn found() -> &'static Mutex<HashMap<Vec<u8>, Found>> {
+    static FOUND: OnceLock<Mutex<HashMap<Vec<u8>, Found>>> = OnceLock::new();
+    FOUND.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
 /// True when the process's Lua brings its own code cache (then the host's stays out).
@@ -195,11 +218,15 @@ fn chunk_text(mut bytes: &[u8]) -> &[u8] {
     bytes
 }
 
-/// Compiles the file into the shared state; None if it can't be read or compiled (loading
-/// it privately then gives the error in Lua's words).
-fn compile_shared(shared: SharedCode, filename: &CStr, chunkname: &CStr, mode: *const c_char) -> Option<Compiled> {
-    let bytes = std::fs::read(std::ffi::OsStr::from_bytes(filename.to_bytes())).ok()?;
-    let text = chunk_text(&bytes);
+/// The bytes of a file, or the errno of the failure to read it.
+fn read_source(filename: &CStr) -> Result<Vec<u8>, c_int> {
+    std::fs::read(std::ffi::OsStr::from_bytes(filename.to_bytes())).map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))
+}
+
+/// Compiles a file's bytes into the shared state; None if they don't compile (loading the
+/// file privately then gives the error in Lua's words).
+fn compile_shared(shared: SharedCode, bytes: &[u8], chunkname: &CStr, mode: *const c_char) -> Option<Compiled> {
+    let text = chunk_text(bytes);
     let mut err = [0 as c_char; 256];
     // SAFETY: the buffers outlive the call; the chunk name is NUL-terminated.
     let f = unsafe {
@@ -255,7 +282,18 @@ pub unsafe fn load_file(l: *mut lua_State, filename: *const c_char, mode: *const
             Some(code) => Some(code),
             None if level == EXIST => None,
             None => match sharing() {
-                Some(shared) => compile_shared(shared, file, CStr::from_ptr(chunkname), mode),
+                Some(shared) => match read_source(file) {
+                    Ok(bytes) => compile_shared(shared, &bytes, CStr::from_ptr(chunkname), mode),
+                    // A file that can't be opened: Lua's own message, without opening it a
+                    // second time to get it. Other failures go to luaL_loadfilex below.
+                    Err(errno) if matches!(errno, libc::ENOENT | libc::ENOTDIR | libc::EACCES) => {
+                        lua_pushfstring(l, c"cannot open %s: %s".as_ptr(), filename, libc::strerror(errno));
+                        lua_rotate(l, -2, -1);
+                        pop(l, 1);
+                        return LUA_ERRFILE;
+                    }
+                    Err(_) => None,
+                },
                 None => compile_fixed(l, filename, mode),
             }
             .map(|code| keep(name, code)),
@@ -325,21 +363,98 @@ unsafe extern "C" fn dofile(l: *mut lua_State) -> c_int {
     }
 }
 
-/// The Lua searcher of `require` (package.searchers[2]) through the cache. Upvalues: the
-/// package table and the original package.searchpath.
+/// The string at `idx`, or empty when it is none.
+///
+/// # Safety
+/// `l` is a live state, `idx` a valid index; the bytes live while the value stays there.
+unsafe fn bytes_at<'a>(l: *mut lua_State, idx: c_int) -> &'a [u8] {
+    let mut len = 0;
+    // SAFETY: as documented; lua_tolstring raises nothing for a string or a number.
+    unsafe {
+        if lua_type(l, idx) != LUA_TSTRING {
+            return &[];
+        }
+        let p = lua_tolstring(l, idx, &mut len);
+        std::slice::from_raw_parts(p as *const u8, len)
+    }
+}
+
+/// Where require found the module named at 1 for the path and cpath at `path` and `cpath`.
+///
+/// # Safety
+/// `l` is a live state; the three are strings (cpath may be anything).
+unsafe fn found_key(l: *mut lua_State, path: c_int, cpath: c_int) -> Vec<u8> {
+    // SAFETY: as documented; nothing here calls Lua in a way that raises.
+    let (p, c, n) = unsafe { (bytes_at(l, path), bytes_at(l, cpath), bytes_at(l, 1)) };
+    let mut key = Vec::with_capacity(p.len() + c.len() + n.len() + 2);
+    for part in [p, c, n] {
+        key.extend_from_slice(part);
+        key.push(0);
+    }
+    key
+}
+
+fn found_lookup(key: &[u8]) -> Option<Found> {
+    found().lock().unwrap_or_else(|e| e.into_inner()).get(key).copied()
+}
+
+fn found_keep(key: Vec<u8>, file: &[u8], open: Option<lua_CFunction>) {
+    let Ok(file) = std::ffi::CString::new(file) else { return };
+    let file: &'static CStr = Box::leak(file.into_boxed_c_str());
+    let entry = match open {
+        Some(open) => Found::C(open, file),
+        None => Found::Lua(file),
+    };
+    found().lock().unwrap_or_else(|e| e.into_inner()).entry(key).or_insert(entry);
+}
+
+/// Pushes package.path (checked, as the stock searchers check it) and package.cpath; returns
+/// their indices.
+///
+/// # Safety
+/// `l` is a live state; `package` indexes the package table.
+unsafe fn push_paths(l: *mut lua_State, package: c_int) -> (c_int, c_int) {
+    // SAFETY: as documented.
+    unsafe {
+        lua_getfield(l, package, c"path".as_ptr());
+        if lua_tolstring(l, -1, std::ptr::null_mut()).is_null() {
+            luaL_error(l, c"'package.%s' must be a string".as_ptr(), c"path".as_ptr());
+        }
+        lua_getfield(l, package, c"cpath".as_ptr());
+        (lua_gettop(l) - 1, lua_gettop(l))
+    }
+}
+
+/// The Lua searcher of `require` (package.searchers[2]) through the cache, which answers
+/// first from where require found the module before (a Lua file or a C library). Upvalues:
+/// the package table and the original package.searchpath.
 ///
 /// # Safety
 /// Lua calls it, as a C function, on a live state `l` of a snlua service with
 /// its arguments on the stack.
 unsafe extern "C" fn search_lua(l: *mut lua_State) -> c_int {
-    // SAFETY: a Lua C closure on its own stack; this frame holds nothing to drop.
+    // SAFETY: a Lua C closure on its own stack; the key is dropped before any Lua call.
     unsafe {
         luaL_checklstring(l, 1, std::ptr::null_mut());
-        lua_getfield(l, upvalue_index(1), c"path".as_ptr());
-        if lua_tolstring(l, -1, std::ptr::null_mut()).is_null() {
-            return luaL_error(l, c"'package.%s' must be a string".as_ptr(), c"path".as_ptr());
+        lua_settop(l, 1);
+        let (path, cpath) = push_paths(l, upvalue_index(1));
+        let level = level(l);
+        let seen = if level == OFF { None } else { found_lookup(&found_key(l, path, cpath)) };
+        match seen {
+            Some(Found::Lua(file)) => {
+                if load_file(l, file.as_ptr(), c"bt".as_ptr()) == LUA_OK {
+                    lua_pushstring(l, file.as_ptr());
+                    return 2;
+                }
+                pop(l, 1); // search again: the error comes from that
+            }
+            Some(Found::C(open, file)) => {
+                lua_pushcclosure(l, open, 0);
+                lua_pushstring(l, file.as_ptr());
+                return 2;
+            }
+            None => {}
         }
-        let path = lua_gettop(l);
         lua_pushvalue(l, upvalue_index(2));
         lua_pushvalue(l, 1);
         lua_pushvalue(l, path);
@@ -351,6 +466,9 @@ unsafe extern "C" fn search_lua(l: *mut lua_State) -> c_int {
         let file = lua_gettop(l);
         let filename = lua_tolstring(l, file, std::ptr::null_mut());
         if load_file(l, filename, c"bt".as_ptr()) == LUA_OK {
+            if level == ON {
+                found_keep(found_key(l, path, cpath), bytes_at(l, file), None);
+            }
             lua_pushvalue(l, file);
             return 2;
         }
@@ -361,6 +479,39 @@ unsafe extern "C" fn search_lua(l: *mut lua_State) -> c_int {
             filename,
             lua_tolstring(l, -1, std::ptr::null_mut()),
         )
+    }
+}
+
+/// A C searcher of `require` (package.searchers[3] or [4]) that remembers what it finds.
+/// Upvalues: the package table and the original searcher. The library of an open function
+/// it remembers is kept loaded for good (the state that loaded it may close it).
+///
+/// # Safety
+/// Lua calls it, as a C function, on a live state `l` of a snlua service with
+/// its arguments on the stack.
+unsafe extern "C" fn search_c(l: *mut lua_State) -> c_int {
+    // SAFETY: a Lua C closure on its own stack; the key is dropped before any Lua call.
+    unsafe {
+        luaL_checklstring(l, 1, std::ptr::null_mut());
+        lua_settop(l, 1);
+        let (path, cpath) = push_paths(l, upvalue_index(1));
+        lua_pushvalue(l, upvalue_index(2));
+        lua_pushvalue(l, 1);
+        lua_callk(l, 1, 2, 0, None);
+        let (loader, file) = (lua_gettop(l) - 1, lua_gettop(l));
+        if level(l) == ON && lua_type(l, file) == LUA_TSTRING {
+            // a plain C function (no upvalues) can be pushed again in any state
+            let open = lua_tocfunction(l, loader).filter(|_| lua_getupvalue(l, loader, 1).is_null());
+            if let Some(open) = open {
+                let name = lua_tolstring(l, file, std::ptr::null_mut());
+                if !libc::dlopen(name, libc::RTLD_NOW | libc::RTLD_NOLOAD).is_null() {
+                    found_keep(found_key(l, path, cpath), bytes_at(l, file), Some(open));
+                }
+            } else if lua_gettop(l) > file {
+                pop(l, 1); // the upvalue lua_getupvalue pushed
+            }
+        }
+        2
     }
 }
 
@@ -385,6 +536,15 @@ pub unsafe fn install(l: *mut lua_State) {
             lua_getfield(l, package, c"searchpath".as_ptr());
             lua_pushcclosure(l, search_lua, 2);
             lua_rawseti(l, -2, 2);
+            for slot in [3, 4] {
+                lua_pushvalue(l, package);
+                if lua_rawgeti(l, -2, slot) == LUA_TFUNCTION {
+                    lua_pushcclosure(l, search_c, 2);
+                    lua_rawseti(l, -2, slot);
+                } else {
+                    pop(l, 2);
+                }
+            }
         }
         lua_settop(l, package - 1);
     }

@@ -178,8 +178,12 @@ mod tests {
         }
     }
 
+    /// Held by the tests that clear the process-wide cache or depend on what it holds.
+    static CACHE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
     #[test]
     fn codecache_shares_files_between_states_until_cleared() {
+        let _cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
         let f = TempFile::new("cc_shared.lua", "return 1, ...");
         let (a, b) = (State::new(), State::new());
         let check = |s: &State, code: &str| s.run(&format!("local f = {:?} {code}", f.path())).unwrap();
@@ -194,7 +198,31 @@ mod tests {
     }
 
     #[test]
+    fn require_remembers_where_it_found_a_module_until_cleared() {
+        let _cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+        let f = TempFile::new("cc_found.lua", "return 'found'");
+        let (a, b) = (State::new(), State::new());
+        let path = format!("package.path = {:?} .. '/?.lua'", f.dir());
+        a.run(&format!("{path} assert(require 'cc_found' == 'found')")).unwrap();
+        std::fs::remove_file(&f.0).unwrap();
+        // the same paths: found where the other state found it, without looking
+        b.run(&format!("{path} assert(require 'cc_found' == 'found')")).unwrap();
+        // other paths: searched again
+        let other = format!("package.path = {:?} .. '//?.lua'", f.dir());
+        let err = b.run(&format!("{other} package.loaded.cc_found = nil require 'cc_found'")).unwrap_err();
+        assert!(err.contains("no file"), "{err}");
+        b.run(&format!("{path} package.loaded.cc_found = nil require('skynet.codecache').clear()")).unwrap();
+        let err = b.run("require 'cc_found'").unwrap_err();
+        assert!(err.contains("no file"), "{err}");
+        // a file that is not there: Lua's message, from one attempt to open it
+        let missing = format!("{}/cc_missing.lua", f.dir());
+        a.run(&format!("local f, err = loadfile({missing:?}) assert(f == nil and err == 'cannot open {missing}: No such file or directory', err)"))
+            .unwrap();
+    }
+
+    #[test]
     fn codecache_keeps_loadfile_dofile_and_require_semantics() {
+        let _cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
         let f = TempFile::new("cc_mod.lua", "local name, file = ... x_seen = (x_seen or 0) + 1 return { name = name, file = file, line = debug.getinfo(1, 'l').currentline }");
         let bad = TempFile::new("cc_bad.lua", "return +");
         let s = State::new();
