@@ -10,17 +10,15 @@
 local core = require "skynet.core"
 local modreq = require "skynet.require"
 
-local type, tostring, pairs, next, select = type, tostring, pairs, next, select
+-- Only what the message path uses is kept in locals: every local a function captures costs
+-- each service's state an upvalue. The rest is read from the globals.
 -- xpcall stays global: tracebacks through init_service name it as upstream's do.
 local assert, error, pcall = assert, error, pcall
-local setmetatable, ipairs = setmetatable, ipairs
-local tremove, tpack, tunpack, tconcat = table.remove, table.pack, table.unpack, table.concat
-local format, traceback = string.format, debug.traceback
+local tremove = table.remove
 
 -- captured once: the host may have swapped in profiling versions already
 -- (coroutine_yield and suspend_sleep are named as upstream names them: they show in task stacks)
 local co_create, co_resume, coroutine_yield = coroutine.create, coroutine.resume, coroutine.yield
-local co_running, co_status, co_close = coroutine.running, coroutine.status, coroutine.close
 
 local skynet = {}
 
@@ -32,11 +30,12 @@ for i, name in ipairs { "TEXT", "RESPONSE", "MULTICAST", "CLIENT", "SYSTEM",
 	skynet["PTYPE_" .. name] = i - 1
 end
 
-local PTYPE_RESPONSE = skynet.PTYPE_RESPONSE
-local PTYPE_ERROR = skynet.PTYPE_ERROR
-local PTYPE_TRACE = skynet.PTYPE_TRACE
+-- compile-time constants, no upvalues
+local PTYPE_RESPONSE <const> = 1
+local PTYPE_ERROR <const> = 7
+local PTYPE_TRACE <const> = 12
 
-local BREAK = "BREAK"	-- marks a session whose answer is to be dropped
+local BREAK <const> = "BREAK"	-- marks a session whose answer is to be dropped
 
 -- The code cache module is optional on this host.
 do
@@ -91,7 +90,7 @@ local init_task			-- the task running the start function
 -- hand out next.  After every allocation we peek at the following id and, while
 -- it is taken, burn it with genid so the core skips it.
 
-local LAST_SESSION = 0x7fffffff
+local LAST_SESSION <const> = 0x7fffffff
 local csend = core.send
 local cgenid = core.genid
 local cintcommand = core.intcommand
@@ -131,7 +130,7 @@ local function finish_task(co, fn)
 	local session = serving[co]
 	if session and session ~= 0 then
 		local info = debug.getinfo(fn, "S")
-		skynet.error(format("Maybe forgot response session %s from %s : %s:%d",
+		skynet.error(string.format("Maybe forgot response session %s from %s : %s:%d",
 			session, skynet.address(requester[co]), info.source, info.linedefined))
 	end
 	local tag = tracetags[co]
@@ -186,12 +185,12 @@ local function settle(co, ok, command)
 		if command == "SUSPEND" or command == nil then
 			return
 		elseif command == "QUIT" then
-			co_close(co)
+			coroutine.close(co)
 			return
 		elseif command == "USER" then
-			error("Call skynet.coroutine.yield out of skynet.coroutine.resume\n" .. traceback(co))
+			error("Call skynet.coroutine.yield out of skynet.coroutine.resume\n" .. debug.traceback(co))
 		else
-			error("Unknown command : " .. tostring(command) .. "\n" .. traceback(co))
+			error("Unknown command : " .. tostring(command) .. "\n" .. debug.traceback(co))
 		end
 	end
 	local session = serving[co]
@@ -207,8 +206,8 @@ local function settle(co, ok, command)
 	end
 	requester[co] = nil
 	tracetags[co] = nil
-	local report = traceback(co, tostring(command))
-	co_close(co)
+	local report = debug.traceback(co, tostring(command))
+	coroutine.close(co)
 	-- positioned here, and again where dispatch_message raises: upstream's message shape
 	error(report)
 end
@@ -260,14 +259,14 @@ end
 -- unknown messages
 
 local function unknown_request(session, address, msg, sz, prototype)
-	skynet.error(format("Unknown request (%s): %s", prototype, core.tostring(msg, sz)))
-	error(format("Unknown session : %d from %x", session, address))
+	skynet.error(string.format("Unknown request (%s): %s", prototype, core.tostring(msg, sz)))
+	error(string.format("Unknown session : %d from %x", session, address))
 end
 
 
 local function unknown_response(session, address, msg, sz)
-	skynet.error(format("Response message : %s", core.tostring(msg, sz)))
-	error(format("Unknown session : %d from %x", session, address))
+	skynet.error(string.format("Response message : %s", core.tostring(msg, sz)))
+	error(string.format("Unknown session : %d from %x", session, address))
 end
 
 
@@ -401,7 +400,7 @@ function skynet.dispatch_message(...)
 	dispatch_state.taken = false
 	if errors then
 		-- assert's message carries this position, as upstream's
-		assert(false, tconcat(errors, "\n"))
+		assert(false, table.concat(errors, "\n"))
 	end
 end
 
@@ -468,7 +467,7 @@ end
 
 function skynet.sleep(ti, token)
 	local session = assert(new_timer(ti))
-	token = token or co_running()
+	token = token or coroutine.running()
 	local ok, why = suspend_sleep(session, token)
 	sleepers[token] = nil
 	if ok then
@@ -486,7 +485,7 @@ end
 
 function skynet.wait(token)
 	local session = new_session()
-	token = token or co_running()
+	token = token or coroutine.running()
 	suspend_sleep(session, token)
 	sleepers[token] = nil
 	waiting[session] = nil
@@ -505,7 +504,7 @@ function skynet.fork(fn, ...)
 	if n > 0 then
 		local args = { ... }
 		body = function()
-			fn(tunpack(args, 1, n))
+			fn(table.unpack(args, 1, n))
 		end
 	end
 	local co = new_task(body)
@@ -540,7 +539,7 @@ end
 
 function skynet.address(addr)
 	if type(addr) == "number" then
-		return format(":%08x", addr)
+		return string.format(":%08x", addr)
 	end
 	return tostring(addr)
 end
@@ -699,7 +698,7 @@ function skynet.init_service(start)
 	local ok, err = xpcall(function()
 		modreq.init_all()
 		start()
-	end, traceback)
+	end, debug.traceback)
 	if ok then
 		skynet.send(".launcher", "lua", "LAUNCHOK")
 	else
@@ -760,7 +759,7 @@ local function more(skynet)
 					end
 					fn()
 				end)
-				timer_origin[co] = traceback(format("TIMER %d+%d : ", skynet.now(), ti), 3)
+				timer_origin[co] = debug.traceback(string.format("TIMER %d+%d : ", skynet.now(), ti), 3)
 				return co
 			end
 		else
@@ -821,7 +820,7 @@ local function more(skynet)
 		if token ~= nil then
 			sleepers[token] = nil
 		end
-		co_close(co)
+		coroutine.close(co)
 		return co
 	end
 
@@ -860,7 +859,7 @@ local function more(skynet)
 			return	-- forced off for this task
 		end
 		trace_count = trace_count + 1
-		local tag = format(":%08x-%d", skynet.self(), trace_count)
+		local tag = string.format(":%08x-%d", skynet.self(), trace_count)
 		tracetags[co] = tag
 		core.trace(tag, info and ("trace " .. info) or "trace")
 	end
@@ -950,7 +949,7 @@ local function more(skynet)
 					outstanding[session] = nil
 					local req = self._sent[session]
 					if ok then
-						self._got[session] = tpack(proto[req[2]].unpack(msg, sz))
+						self._got[session] = table.pack(proto[req[2]].unpack(msg, sz))
 					else
 						self._got[session] = false
 					end
@@ -1020,7 +1019,7 @@ local function more(skynet)
 				local p = proto[req[2]]
 				assert(p.unpack)
 				announce_trace(req[1], 4)
-				local session = send_with_session(req[1], p.id, p.pack(tunpack(req, 3, req.n)))
+				local session = send_with_session(req[1], p.id, p.pack(table.unpack(req, 3, req.n)))
 				if session then
 					-- the worker stands in for us on every session
 					self._sent[session], outstanding[session], waiting[session] = req, req[1], worker
@@ -1079,12 +1078,12 @@ local function more(skynet)
 		-- close every blocked task (runs their to-be-closed variables)
 		local blocked = {}
 		for _, co in pairs(waiting) do
-			if type(co) == "thread" and co ~= current and co_status(co) == "suspended" then
+			if type(co) == "thread" and co ~= current and coroutine.status(co) == "suspended" then
 				blocked[#blocked + 1] = co
 			end
 		end
 		for i = 1, #blocked do
-			co_close(blocked[i])
+			coroutine.close(blocked[i])
 		end
 		for resp in pairs(pending_resp) do
 			resp(false)
@@ -1129,7 +1128,7 @@ local function more(skynet)
 		if origin then
 			return origin
 		end
-		return traceback(co)
+		return debug.traceback(co)
 	end
 
 	function skynet.task(arg)
@@ -1144,14 +1143,14 @@ local function more(skynet)
 		end
 		if arg == "init" then
 			if init_task then
-				return traceback(init_task)
+				return debug.traceback(init_task)
 			end
 			return
 		end
 		local kind = type(arg)
 		if kind == "table" then
 			for session, co in pairs(waiting) do
-				arg[format("%s session: %d", tostring(co), session)] = stack_of(co)
+				arg[string.format("%s session: %d", tostring(co), session)] = stack_of(co)
 			end
 		elseif kind == "number" then
 			local co = waiting[arg]
@@ -1185,7 +1184,7 @@ local function more(skynet)
 		local out = {}
 		for stack, n in pairs(count) do
 			local more = n > 10 and "..." or ""
-			out[format("%d\tsessions:[%s%s]\n", n, tconcat(sample[stack], ","), more)] = stack
+			out[string.format("%d\tsessions:[%s%s]\n", n, table.concat(sample[stack], ","), more)] = stack
 		end
 		return out
 	end
