@@ -484,11 +484,10 @@ function skynet.yield()
 end
 
 function skynet.wait(token)
-	local session = new_session()
 	token = token or coroutine.running()
+	local session = new_session()
 	suspend_sleep(session, token)
-	sleepers[token] = nil
-	waiting[session] = nil
+	sleepers[token], waiting[session] = nil, nil
 end
 
 function skynet.wakeup(token)
