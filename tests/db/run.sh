@@ -28,23 +28,7 @@ passed=0
 failed=0
 note_fail() { echo "not ok $1"; failed=$((failed + 1)); }
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# wait_until <seconds> <command...>: runs the command every 0.1 s until it succeeds.
-wait_until() {
-	n=$(( $1 * 10 )); shift
-	while [ $n -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1; n=$((n - 1))
-	done
-	return 1
-}
-
-port_open() {
-	python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1",int(sys.argv[1])),1).close()' "$1"
-}
+. tests/db/servers.sh
 
 # run_node <name> <timeout> <extra config lines>: runs tests/db/test_<name>.lua as the start
 # service of a node and counts its checks.
