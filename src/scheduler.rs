@@ -1,7 +1,8 @@
 //! Scheduling, all of it: the run queue of services with work, the worker threads that take
 //! services from it and dispatch a batch of each one's messages (sized by the worker's
 //! weight), the next slot that keeps a woken service on the worker that woke it, and how idle
-//! workers spin, sleep and are woken.
+//! workers spin, watch the sockets (one at a time, see socket/watch.rs) or sleep, and are
+//! woken.
 //!
 //! A service is on the run queue (or in some worker's hands, or its next slot) exactly while
 //! its queue is marked scheduled (see mq.rs): a push that finds the queue idle lists it.
@@ -34,6 +35,9 @@ const SPINS_BEFORE_SLEEP: u32 = 64;
 /// How many times in a row a worker may follow its own next slot before it must go
 /// through the run queue, so services waiting there are not starved.
 const NEXT_STREAK_MAX: u32 = 64;
+
+/// The longest an idle worker waits without a wake.
+const MAX_SLEEP: Duration = Duration::from_millis(100);
 
 thread_local! {
     static IS_WORKER: Cell<bool> = const { Cell::new(false) };
@@ -187,9 +191,12 @@ fn run_worker(monitor: &Monitor, weight: i32) {
         if idle < SPINS_BEFORE_SLEEP {
             std::hint::spin_loop();
         } else {
-            // The timeout only bounds the damage of a lost wake; wakes come from pushes.
-            // Back from sleep, the worker looks again.
-            q.sleep(Duration::from_millis(100));
+            // Watching the sockets in place of sleeping, when no other thread does: what
+            // its round brings runs here next. The timeout only bounds the damage of a lost
+            // wake; wakes come from pushes. Back from either, the worker looks again.
+            if !q.watch_sockets() {
+                q.sleep(MAX_SLEEP);
+            }
             idle = 1;
         }
     }
@@ -206,6 +213,9 @@ pub struct RunQueue {
     /// Successful pops so far: the timer thread reads it to see whether anyone takes work.
     pops: AtomicUsize,
     sleepers: AtomicUsize,
+    /// Workers waiting in the socket poll (at most one): a push ends that wait through the
+    /// poller's waker.
+    watchers: AtomicUsize,
     /// Workers awake with nothing to run, looking for work: each takes a service within
     /// microseconds, so a push they can serve needs no wake.
     lookers: AtomicUsize,
@@ -221,6 +231,7 @@ pub fn run_queue() -> &'static RunQueue {
         len: AtomicUsize::new(0),
         pops: AtomicUsize::new(0),
         sleepers: AtomicUsize::new(0),
+        watchers: AtomicUsize::new(0),
         lookers: AtomicUsize::new(0),
         park: Mutex::new(()),
         wake: Condvar::new(),
@@ -240,7 +251,7 @@ impl RunQueue {
         // picks up what it queued after its batch. Every futex wake costs ~15 µs, and a
         // wake nobody needed costs a context switch more.
         let takers = self.lookers.load(Ordering::SeqCst) + IS_WORKER.with(|w| w.get()) as usize;
-        if takers <= before && self.sleepers.load(Ordering::SeqCst) > 0 {
+        if takers <= before {
             self.wake_one();
         }
     }
@@ -295,17 +306,49 @@ impl RunQueue {
         self.sleepers.fetch_sub(1, Ordering::SeqCst);
     }
 
+    /// A worker that was looking for work waits in the socket poll instead of sleeping,
+    /// if no other thread holds it; false if it did not.
+    fn watch_sockets(&self) -> bool {
+        crate::socket::worker_watch(
+            MAX_SLEEP,
+            || {
+                // As in `sleep`: announced first, then the queue checked.
+                self.watchers.fetch_add(1, Ordering::SeqCst);
+                self.lookers.fetch_sub(1, Ordering::SeqCst);
+                self.is_empty() && !self.quitting()
+            },
+            || {
+                self.lookers.fetch_add(1, Ordering::SeqCst);
+                self.watchers.fetch_sub(1, Ordering::SeqCst);
+            },
+        )
+    }
+
+    /// Workers asleep (not counting one in the socket poll).
     pub fn sleepers(&self) -> usize {
         self.sleepers.load(Ordering::SeqCst)
     }
 
+    /// Workers asleep or waiting in the socket poll.
+    pub fn idle(&self) -> usize {
+        self.sleepers() + self.watchers.load(Ordering::SeqCst)
+    }
+
     pub fn wake_if_sleeping(&self) {
-        if self.sleepers.load(Ordering::SeqCst) > 0 {
-            self.wake_one();
+        self.wake_one();
+    }
+
+    /// Brings in one idle worker, if there is one: a sleeper, else the one in the socket poll.
+    pub fn wake_one(&self) {
+        if self.sleepers() > 0 {
+            self.wake_sleeper();
+        } else if self.watchers.load(Ordering::SeqCst) > 0 {
+            crate::socket::wake_watcher();
         }
     }
 
-    pub fn wake_one(&self) {
+    /// Wakes one sleeping worker.
+    pub fn wake_sleeper(&self) {
         let _guard = self.park.lock().unwrap_or_else(|e| e.into_inner());
         self.wake.notify_one();
     }
@@ -313,6 +356,7 @@ impl RunQueue {
     fn wake_all(&self) {
         let _guard = self.park.lock().unwrap_or_else(|e| e.into_inner());
         self.wake.notify_all();
+        crate::socket::wake_watcher();
     }
 
     /// Every worker stops after its current batch.

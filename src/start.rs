@@ -215,10 +215,11 @@ fn timer_thread() {
         // in long callbacks): bring in a sleeper. Waking on every tick with work queued
         // would make workers steal each other's ping-pong and bounce it across cores.
         let pops = global().pops();
-        if pops == pops_seen && global().sleepers() > 0 && !global().is_empty() {
+        if pops == pops_seen && global().idle() > 0 && !global().is_empty() {
             global().wake_one();
         }
         pops_seen = pops;
+        socket::check_watch();
         std::thread::sleep(Duration::from_micros(2500));
         if HANGUP.swap(false, SeqCst) {
             let logger = registry().find_name("logger");
@@ -233,5 +234,5 @@ fn timer_thread() {
 
 fn socket_thread() {
     context::init_thread(THREAD_SOCKET);
-    while socket::poll() != 0 {}
+    socket::guard();
 }

@@ -1,11 +1,12 @@
-//! The socket server: skynet's network layer. One socket thread drives a mio poller and
-//! delivers socket events to services as PTYPE_SOCKET messages; services open, close and
-//! write to sockets from any thread. See `server` for the threading, `table` for ids,
-//! `buffer` for send ownership and priorities, `addr` for the UDP address encoding.
+//! The socket server: skynet's network layer. One mio poller delivers socket events to
+//! services as PTYPE_SOCKET messages; services open, close and write to sockets from any
+//! thread. See `server` for the threading, `watch` for which thread polls (an idle worker,
+//! or the socket thread when none is), `table` for ids, `buffer` for send ownership and
+//! priorities, `addr` for the UDP address encoding.
 //!
-//! The start-up code drives it: `init` before the threads, the socket thread loops on
-//! `poll` until it returns 0, `update_time` from the timer thread, `exit` to stop the socket
-//! thread, `free` once every thread has stopped.
+//! The start-up code drives it: `init` before the threads, `guard` as the socket thread's
+//! body, `worker_watch` from idle workers, `check_watch` from the timer thread each tick,
+//! `exit` to stop the watching, `free` once every thread has stopped.
 
 mod addr;
 mod api;
@@ -17,6 +18,7 @@ mod report;
 mod server;
 mod sys;
 mod table;
+mod watch;
 
 pub use addr::encoded_len as udp_address_len;
 pub use buffer::{BufferKind, ObjectInterface, SendBuffer};
@@ -25,9 +27,10 @@ pub use crate::ffi::socket::SocketMessage;
 pub use report::TYPE_UDP;
 
 use crate::log;
-use server::{Request, Server};
+use server::Server;
 use std::os::fd::RawFd;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 static SERVER: OnceLock<Option<Server>> = OnceLock::new();
 
@@ -48,17 +51,47 @@ pub fn init() {
     }
 }
 
-/// One round of the socket thread: 0 once the server is told to exit.
+/// One round over the sockets, waiting as long as it takes: 0 once the server is told to
+/// exit. (skynet_socket_poll; our own threads watch the sockets through `guard` and
+/// `worker_watch`.)
 pub fn poll() -> i32 {
     match server() {
-        Some(s) if s.poll_once() => 1,
+        Some(s) if s.poll_blocking() => 1,
         _ => 0,
+    }
+}
+
+/// The socket thread: watches the sockets whenever no worker does, until the server exits.
+pub fn guard() {
+    if let Some(s) = server() {
+        s.guard();
+    }
+}
+
+/// A worker with nothing to run watches the sockets in place of sleeping, unless another
+/// thread does (then false). See watch.rs.
+pub fn worker_watch(max_wait: Duration, may_wait: impl FnOnce() -> bool, woke: impl FnOnce()) -> bool {
+    server().is_some_and(|s| s.worker_watch(max_wait, may_wait, woke))
+}
+
+/// Ends the wait of a worker watching the sockets: there is work for it.
+pub fn wake_watcher() {
+    if let Some(s) = server() {
+        s.wake_watcher();
+    }
+}
+
+/// From the timer thread, every tick: calls in the socket thread when nobody has watched the
+/// sockets since the last tick.
+pub fn check_watch() {
+    if let Some(s) = server() {
+        s.check_watch();
     }
 }
 
 pub fn exit() {
     if let Some(s) = server() {
-        s.request(Request::Exit);
+        s.exit();
     }
 }
 

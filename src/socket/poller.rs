@@ -1,11 +1,12 @@
-//! The socket thread: one mio poller (edge-triggered epoll) over every socket.
+//! The event loop: one mio poller (edge-triggered epoll) over every socket, run a round at
+//! a time by whichever thread watches the sockets (watch.rs).
 //!
 //! Each round waits for readiness and notes it in the sockets' state; a socket with an event
 //! takes its turn at once: one read (or up to 32 accepts, or one datagram), then as much
 //! writing as the kernel takes. Then come the requests other threads queued, then one more
 //! turn for each socket left in the ready list because it had more to do. While that list
 //! is not empty the next round polls without waiting, so one busy peer cannot starve the
-//! others; and nothing here ever waits on a service.
+//! others; and nothing here ever waits on a service or runs one.
 
 use super::addr::{self, Protocol, UdpAddress};
 use super::report::{self, Payload};
@@ -33,7 +34,7 @@ pub struct Loop {
     work: Work,
 }
 
-/// The socket thread's working state (apart from the poller, so events can be handled
+/// The event loop's working state (apart from the poller, so events can be handled
 /// while their list is borrowed).
 struct Work {
     ready: VecDeque<i32>,
@@ -94,20 +95,26 @@ enum ReadOutcome {
 }
 
 impl Server {
-    /// One round of the socket thread; false once it is told to exit.
-    pub fn poll_once(&self) -> bool {
-        let mut guard = self.event_loop.lock().unwrap_or_else(|e| e.into_inner());
-        let Loop { poll, events, work } = &mut *guard;
+    /// One round over the sockets by whichever thread holds the loop (see watch.rs): waits
+    /// for readiness (at most `cap`, None for no limit), calls `woke` as soon as the wait is
+    /// over, then handles what came. False once the server is told to exit.
+    pub(super) fn round(&self, lp: &mut Loop, cap: Option<Duration>, woke: &mut dyn FnMut()) -> bool {
+        let Loop { poll, events, work } = lp;
         let timeout = if !work.ready.is_empty() {
             Some(Duration::ZERO)
         } else {
-            work.deferred_at.map(|t| RETRY.saturating_sub(t.elapsed()))
+            match (work.deferred_at.map(|t| RETRY.saturating_sub(t.elapsed())), cap) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
         };
-        if let Err(e) = poll.poll(events, timeout) {
+        let polled = poll.poll(events, timeout);
+        woke();
+        if let Err(e) = polled {
             if e.kind() != io::ErrorKind::Interrupted {
                 log::error(0, &format!("socket: poll failed: {e}"));
             }
-            return true;
+            return !self.exiting();
         }
         // A socket not waiting in the ready list takes its turn right away; one that is
         // only has its readiness noted.
@@ -132,11 +139,11 @@ impl Server {
             let retry = std::mem::take(&mut work.deferred);
             work.ready.extend(retry);
         }
-        for r in self.take_requests() {
-            match r {
-                Request::Exit => return false,
-                Request::Kick(id) => work.ready.push_back(id),
-            }
+        for Request::Kick(id) in self.take_requests() {
+            work.ready.push_back(id);
+        }
+        if self.exiting() {
+            return false;
         }
         for _ in 0..work.ready.len() {
             let Some(id) = work.ready.pop_front() else { break };
@@ -145,7 +152,7 @@ impl Server {
             }
         }
         // After the events: what workers left to free waits less than the data that came.
-        super::reclaim::socket_thread_round();
+        super::reclaim::drain();
         true
     }
 

@@ -1,19 +1,19 @@
-//! Sent buffers are freed on the socket thread.
+//! Sent buffers are freed where the sockets are watched.
 //!
-//! Most MEMORY buffers services send were allocated by the socket thread (the read buffers
-//! an echo or a gate passes on). A worker freeing one takes the lock of the socket thread's
-//! malloc arena while the socket thread allocates from it: in the echo benchmark that
-//! contention made most of the node's futex calls. So a worker pushes the block onto a
-//! lock-free list instead (the link lives in the block itself) and the socket thread frees
-//! the list every round; a worker that finds the list long frees it itself, so memory never
-//! waits for an idle socket thread.
+//! Most MEMORY buffers services send were allocated by the thread that read them (the read
+//! buffers an echo or a gate passes on). A worker freeing one takes the lock of that
+//! thread's malloc arena while it allocates from it: in the echo benchmark, with a dedicated
+//! socket thread, that contention made most of the node's futex calls. So a worker pushes
+//! the block onto a lock-free list instead (the link lives in the block itself), and each
+//! round over the sockets frees the list, on whichever thread runs it (see watch.rs); a
+//! worker that finds the list long frees it itself, so memory never waits for an idle loop.
 
 use std::cell::Cell;
 use std::ffi::c_void;
 use std::ptr;
 use std::sync::atomic::{AtomicIsize, AtomicPtr, Ordering};
 
-/// Blocks a worker may leave for the socket thread before it frees them itself.
+/// Blocks a worker may leave for the next round before it frees them itself.
 const LIMIT: isize = 256;
 
 static PENDING: AtomicPtr<c_void> = AtomicPtr::new(ptr::null_mut());
@@ -24,13 +24,12 @@ thread_local! {
     static SOCKET_THREAD: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Called by the socket thread each round: marks it, and frees what workers left.
-pub fn socket_thread_round() {
+/// Called once by the socket thread: it frees blocks at once.
+pub fn mark_socket_thread() {
     SOCKET_THREAD.with(|s| s.set(true));
-    drain();
 }
 
-/// Frees a malloc'd block, now or on the socket thread.
+/// Frees a malloc'd block, now or in the next round over the sockets.
 ///
 /// # Safety
 /// `block` is the start of a live malloc'd block that nothing else uses.

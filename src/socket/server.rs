@@ -1,13 +1,14 @@
-//! The socket server: the table, the poller registry, the request queue to the socket
-//! thread, and the operations on one locked socket that both the socket thread and the
+//! The socket server: the table, the poller registry, the request queue to the watching
+//! thread, and the operations on one locked socket that both the watching thread and the
 //! calling services use (attach, close, write out, warnings).
 //!
 //! Threads: services act on a socket directly, under its lock (sends write straight to the
 //! kernel when nothing is pending; start/pause/close change the state at once). Events are
 //! pushed while the lock is held, so a service sees them in the order they happened. The
-//! socket thread owns the poller and does everything readiness drives: reads, accepts,
-//! connect completion, flushing pending writes. A service that makes work for it (start on
-//! a socket with unread data) sends a `Kick` through the request queue and its Waker.
+//! thread watching the sockets (an idle worker or the socket thread, see watch.rs) runs the
+//! poller and does everything readiness drives: reads, accepts, connect completion,
+//! flushing pending writes. A service that makes work for it (start on a socket with unread
+//! data) sends a `Kick` through the request queue and its Waker.
 
 use super::addr::Protocol;
 use super::buffer::{Flush, Sent};
@@ -15,6 +16,7 @@ use super::poller::Loop;
 use super::report::{self, Payload};
 use super::sys;
 use super::table::{Kind, State, Table, MIN_READ_BUFFER};
+use super::watch::Watch;
 use crate::log;
 use mio::unix::SourceFd;
 use mio::{Interest, Token, Waker};
@@ -28,9 +30,7 @@ pub const WARNING_SIZE: i64 = 1024 * 1024;
 pub const WAKER: Token = Token(usize::MAX);
 
 pub enum Request {
-    /// Stop the socket thread.
-    Exit,
-    /// The socket has work the socket thread must look at.
+    /// The socket has work the watching thread must look at.
     Kick(i32),
 }
 
@@ -41,7 +41,10 @@ pub struct Server {
     requests: Mutex<Vec<Request>>,
     wake_pending: AtomicBool,
     time: AtomicU64,
+    exiting: AtomicBool,
+    /// The event loop, held by the thread watching the sockets (see watch.rs).
     pub(super) event_loop: Mutex<Loop>,
+    pub(super) watch: Watch,
 }
 
 impl Server {
@@ -56,7 +59,9 @@ impl Server {
             requests: Mutex::new(Vec::new()),
             wake_pending: AtomicBool::new(false),
             time: AtomicU64::new(0),
+            exiting: AtomicBool::new(false),
             event_loop: Mutex::new(event_loop),
+            watch: Watch::default(),
         })
     }
 
@@ -68,16 +73,35 @@ impl Server {
         self.time.store(t, Ordering::Relaxed);
     }
 
+    /// Tells whoever watches the sockets to stop.
+    pub fn exit(&self) {
+        self.exiting.store(true, Ordering::SeqCst);
+        self.wake_watcher();
+        self.watch.call_guard();
+    }
+
+    pub fn exiting(&self) -> bool {
+        self.exiting.load(Ordering::SeqCst)
+    }
+
+    /// Ends the poll wait of the thread watching the sockets (its next wait returns at once
+    /// if it is not waiting yet).
+    pub fn wake_watcher(&self) {
+        if let Err(e) = self.waker.wake() {
+            log::error(0, &format!("socket: waking the watching thread failed: {e}"));
+        }
+    }
+
     pub fn request(&self, r: Request) {
         self.requests.lock().unwrap_or_else(|e| e.into_inner()).push(r);
         if !self.wake_pending.swap(true, Ordering::AcqRel) {
             if let Err(e) = self.waker.wake() {
-                log::error(0, &format!("socket: waking the socket thread failed: {e}"));
+                log::error(0, &format!("socket: waking the watching thread failed: {e}"));
             }
         }
     }
 
-    /// The requests sent since the last call (socket thread).
+    /// The requests sent since the last call (watching thread).
     pub(super) fn take_requests(&self) -> Vec<Request> {
         if !self.wake_pending.swap(false, Ordering::AcqRel) {
             return Vec::new();
@@ -90,7 +114,7 @@ impl Server {
         self.wake_pending.store(false, Ordering::Release);
     }
 
-    /// Asks the socket thread to look at this socket (once until it has).
+    /// Asks the watching thread to look at this socket (once until it has).
     pub fn kick(&self, st: &mut State) {
         if !st.queued {
             st.queued = true;

@@ -59,7 +59,7 @@ pub struct State {
     pub reading: bool,
     /// `close` was asked while data was still pending.
     pub closing: bool,
-    /// Readiness the socket thread was told of and has not used up. The poller is
+    /// Readiness the watching thread was told of and has not used up. The poller is
     /// edge-triggered: `readable` stays set until a read comes back short or would block,
     /// `writable` until a write would block.
     pub readable: bool,
@@ -69,7 +69,7 @@ pub struct State {
     /// The peer's end of stream was seen: a short read does not mean there is nothing left
     /// to read (the end itself gives no new edge).
     pub read_closed: bool,
-    /// In the socket thread's list of sockets with work.
+    /// In the event loop's list of sockets with work.
     pub queued: bool,
     /// Read errors in a row (a socket that keeps failing is stopped).
     pub read_errors: u8,
