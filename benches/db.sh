@@ -4,6 +4,7 @@
 # ports (stopped by PID). Each round runs both stacks, ours first; the figure of each is its
 # best round, and the ratio is ours / upstream (above 1: ours is faster).
 # Usage: sh benches/db.sh <upstream skynet tree, built>   (env: ROUNDS=3 BENCH_SECONDS=3)
+# DB_BENCHES="redis" (or "mysql") runs one of the two.
 # DB_CPU=1: instead, each figure alone under `perf stat -e task-clock`: cpu time of the whole
 # node (every thread) per request, startup included (so run long enough); steadier than the
 # rates when other work loads the machine.
@@ -122,6 +123,7 @@ fi
 r=1
 while [ "$r" -le "$rounds" ]; do
 	for b in ${have_redis:+redis} ${have_mysql:+mysql}; do
+		case " ${DB_BENCHES:-redis mysql} " in *" $b "*) ;; *) continue ;; esac
 		run ours ./skynet "$here" "$b"
 		run upstream "$up/skynet" "$up" "$b"
 	done
