@@ -6,7 +6,7 @@
 //! list scanned from its newest end. A service that defers many answers (a queue, a proxy)
 //! moves to a counted map once the list grows past `SMALL`.
 
-use crate::message::{PTYPE_ERROR, PTYPE_HARBOR, PTYPE_RESPONSE, PTYPE_SOCKET, PTYPE_SYSTEM};
+use crate::message::{PTYPE_CLIENT, PTYPE_ERROR, PTYPE_HARBOR, PTYPE_RESPONSE, PTYPE_SOCKET, PTYPE_SYSTEM};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -26,11 +26,14 @@ pub struct Pending {
 
 /// Whether a delivered message obliges its receiver to answer. Responses and errors are
 /// answers themselves; system, harbor and socket messages are traffic the core and the
-/// harbor carry, answered (if at all) by someone else.
+/// harbor carry, answered (if at all) by someone else. A client message's session is the
+/// client's socket by the gate's convention (its redirect to an agent), not a caller's:
+/// counted as requests, every packet a gate forwards would stay open in its agent, and an
+/// agent's exit would answer the gate once per packet it ever got.
 pub fn is_request(ptype: i32, session: i32, source: u32) -> bool {
     session > 0
         && source != 0
-        && !matches!(ptype, PTYPE_RESPONSE | PTYPE_ERROR | PTYPE_SYSTEM | PTYPE_HARBOR | PTYPE_SOCKET)
+        && !matches!(ptype, PTYPE_RESPONSE | PTYPE_ERROR | PTYPE_SYSTEM | PTYPE_HARBOR | PTYPE_SOCKET | PTYPE_CLIENT)
 }
 
 /// The request a message sent by `sender` may settle: an answer settles the destination's
@@ -112,7 +115,7 @@ impl Pending {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::{PTYPE_CLIENT, PTYPE_TEXT};
+    use crate::message::PTYPE_TEXT;
 
     #[test]
     fn requests_are_messages_that_wait_for_an_answer() {
@@ -120,7 +123,7 @@ mod tests {
         assert!(is_request(PTYPE_TEXT, 1, 9));
         assert!(!is_request(10, 0, 9), "no session: a plain send");
         assert!(!is_request(10, 3, 0), "no caller to answer");
-        for t in [PTYPE_RESPONSE, PTYPE_ERROR, PTYPE_SYSTEM, PTYPE_HARBOR, PTYPE_SOCKET] {
+        for t in [PTYPE_RESPONSE, PTYPE_ERROR, PTYPE_SYSTEM, PTYPE_HARBOR, PTYPE_SOCKET, PTYPE_CLIENT] {
             assert!(!is_request(t, 3, 9), "type {t}");
         }
     }

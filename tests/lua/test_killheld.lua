@@ -28,8 +28,25 @@ local function kill_while_held()
 	end
 end
 
+-- Client packets a gate passes on (skynet.redirect, the socket as session) are not calls:
+-- when their agent is killed, no error comes back for any of them.
+local function kill_after_client_packets()
+	skynet.register_protocol { name = "client", id = skynet.PTYPE_CLIENT }
+	local agent = skynet.newservice("lt_client")
+	for _ = 1, 100 do
+		skynet.redirect(agent, 0, "client", 7, "packet")
+	end
+	check(skynet.call(agent, "lua", "count") == 100, "the agent took 100 client packets")
+	-- The agent is idle: the kill ends it at once, so whatever the core sends for its open
+	-- requests is in this service's queue when the kill returns.
+	skynet.kill(agent)
+	local queued = skynet.stat("mqlen")
+	check(queued == 0, "no error came back for the client packets", queued)
+end
+
 skynet.start(function()
 	kill_while_held()
+	kill_after_client_packets()
 	t.finish("test_killheld")
 	skynet.abort()
 end)
