@@ -52,9 +52,16 @@ thread_local! {
 pub fn pushed(ctx: &Arc<Context>, how: Pushed) {
     match how {
         Pushed::Ready => schedule(ctx.clone()),
-        Pushed::Backlog => run_queue().wake_if_sleeping(),
+        // Another worker can help only with a service it can take: not one in this
+        // worker's next slot, which this worker runs as soon as its batch ends.
+        Pushed::Backlog if !in_next_slot(ctx) => run_queue().wake_if_sleeping(),
+        Pushed::Backlog => {}
         Pushed::Queued => {}
     }
+}
+
+fn in_next_slot(ctx: &Arc<Context>) -> bool {
+    NEXT.with(|n| n.borrow().as_ref().is_some_and(|c| Arc::ptr_eq(c, ctx)))
 }
 
 /// A service that just finished its init runs from now on.
