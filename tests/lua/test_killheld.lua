@@ -28,8 +28,8 @@ local function kill_while_held()
 	end
 end
 
--- Client packets a gate passes on (skynet.redirect, the socket as session) are not calls:
--- when their agent is killed, no error comes back for any of them.
+-- Client packets a gate passes on (skynet.redirect, the socket as session) stay one open
+-- "request" in their agent, not one per packet: its kill sends back at most one error.
 local function kill_after_client_packets()
 	skynet.register_protocol { name = "client", id = skynet.PTYPE_CLIENT }
 	local agent = skynet.newservice("lt_client")
@@ -41,7 +41,7 @@ local function kill_after_client_packets()
 	-- requests is in this service's queue when the kill returns.
 	skynet.kill(agent)
 	local queued = skynet.stat("mqlen")
-	check(queued == 0, "no error came back for the client packets", queued)
+	check(queued <= 1, "at most one error came back for the 100 client packets", queued)
 end
 
 skynet.start(function()
