@@ -152,7 +152,9 @@ local command = {}
 
 -- listen for other nodes: on host:port, or (port nil) as the node named host in the config
 function command.listen(source, host, port, maxclient)
-	local conf = { maxclient = maxclient }
+	-- nodelay: a reply goes out in parts (32 KiB each for a large one), and under Nagle a
+	-- part waits for the peer's delayed ACK (40 ms) while an earlier one is unacknowledged
+	local conf = { maxclient = maxclient, nodelay = true }
 	if port == nil then
 		conf.address = address[host] or error(host .. " is down")
 	else

@@ -19,6 +19,9 @@ use std::io;
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
+/// Bytes a stream socket may read in one turn while its reads keep filling their buffers.
+const TURN_READ_BYTES: u64 = 1 << 20;
+
 /// How long a deferred socket waits before it is tried again.
 const RETRY: Duration = Duration::from_millis(100);
 
@@ -190,16 +193,29 @@ impl Server {
 
     /// Reads, writes and hang-ups of an open socket; true if it has more to do now.
     fn io(&self, lp: &mut Work, st: &mut State) -> bool {
-        if st.reading && st.readable {
+        let mut taken = 0;
+        while st.reading && st.readable {
+            let before = st.stat.read;
             let outcome =
                 if st.protocol == Protocol::Tcp { self.read_stream(st) } else { self.read_datagram(lp, st) };
             if !st.live() {
                 return false;
             }
-            if matches!(outcome, ReadOutcome::Closed) {
+            match outcome {
                 // The read side is over; writing may go on below.
-                st.readable = false;
+                ReadOutcome::Closed => st.readable = false,
+                // A stream read that filled its buffer left more in the kernel: take it now,
+                // up to a turn's share. Left there, it keeps the peer's window shut, and a
+                // window that reopens a little at a time waits for a delayed ACK (40 ms).
+                ReadOutcome::Data if st.protocol == Protocol::Tcp => {
+                    taken += st.stat.read - before;
+                    if taken < TURN_READ_BYTES {
+                        continue;
+                    }
+                }
+                _ => {}
             }
+            break;
         }
         let writes = !matches!(st.kind, Kind::Connecting | Kind::PListen | Kind::Listen | Kind::HalfCloseWrite);
         if writes && st.writable && !st.lists.is_empty() {
