@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #define CHECK(ctx, cond) do { \
 	if (!(cond)) { \
@@ -26,6 +27,14 @@
 		return 1; \
 	} \
 } while (0)
+
+/* Seconds on the monotonic clock, for tests that time what they wait for. */
+static inline double
+monotonic_seconds(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 /* Logs "TEST FAIL <formatted text>" and stops the node. */
 static inline void

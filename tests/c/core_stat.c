@@ -10,13 +10,6 @@
 #define BUSY_SECONDS 0.03
 
 static double
-monotonic(void) {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static double
 stat(struct skynet_context *ctx, const char *what) {
 	const char *r = skynet_command(ctx, "STAT", what);
 	return r ? atof(r) : -1;
@@ -27,8 +20,8 @@ on_message(struct skynet_context *ctx, void *ud, int type, int session, uint32_t
 	if (type != PTYPE_TEXT)
 		return 0;
 	if (sz == 4 && memcmp(msg, "busy", 4) == 0) {
-		double until = monotonic() + BUSY_SECONDS;
-		while (monotonic() < until) {
+		double until = monotonic_seconds() + BUSY_SECONDS;
+		while (monotonic_seconds() < until) {
 		}
 		double running = stat(ctx, "time");
 		CHECK(ctx, running >= BUSY_SECONDS * 0.9 && running < 5.0);

@@ -30,17 +30,9 @@ static void *
 reader_main(void *arg) {
 	struct busy *b = arg;
 	enum { PIECE = 64 << 10 };
-	int fd = tcp_connect("127.0.0.1", b->port, 10000);
-	if (fd < 0) {
-		notify(b->self, "fail connect");
+	int fd = connect_then_wait(b->self, b->port, b->go[0]);
+	if (fd < 0)
 		return NULL;
-	}
-	struct pollfd p = { b->go[0], POLLIN, 0 };
-	if (poll(&p, 1, 30000) != 1) {
-		notify(b->self, "fail no go");
-		close(fd);
-		return NULL;
-	}
 	uint8_t *buf = malloc(PIECE);
 	uint64_t got = 0;
 	while (buf && got < TOTAL) {
@@ -56,13 +48,6 @@ reader_main(void *arg) {
 	return NULL;
 }
 
-static double
-now_seconds(void) {
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
-
 /* The send, then the busy wait inside this callback. */
 static void
 send_and_stay(struct skynet_context *ctx, struct busy *b) {
@@ -70,8 +55,8 @@ send_and_stay(struct skynet_context *ctx, struct busy *b) {
 	fill_pattern(data, TOTAL, 0, SEED);
 	CHECK(ctx, skynet_socket_send(ctx, b->conn, data, TOTAL) == 0);
 	CHECK(ctx, write(b->go[1], "g", 1) == 1);
-	double start = now_seconds();
-	while (atomic_load(&b->received) < TOTAL && now_seconds() - start < CAP_SECONDS)
+	double start = monotonic_seconds();
+	while (atomic_load(&b->received) < TOTAL && monotonic_seconds() - start < CAP_SECONDS)
 		;
 	uint64_t got = atomic_load(&b->received);
 	pthread_join(b->client, NULL);
@@ -80,7 +65,7 @@ send_and_stay(struct skynet_context *ctx, struct busy *b) {
 			(unsigned long long)got, TOTAL);
 		return;
 	}
-	skynet_error(ctx, "all %u bytes went out while the worker was busy (%.3f s)", TOTAL, now_seconds() - start);
+	skynet_error(ctx, "all %u bytes went out while the worker was busy (%.3f s)", TOTAL, monotonic_seconds() - start);
 	test_pass(ctx);
 }
 

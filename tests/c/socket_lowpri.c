@@ -60,16 +60,9 @@ read_frame(int fd, uint32_t *lenp) {
 static void *
 client_main(void *arg) {
 	struct lowpri *t = arg;
-	int fd = tcp_connect("127.0.0.1", t->port, 10000);
-	if (fd < 0) {
-		notify(t->self, "fail connect");
+	int fd = connect_then_wait(t->self, t->port, t->go[0]);
+	if (fd < 0)
 		return NULL;
-	}
-	struct pollfd p = { t->go[0], POLLIN, 0 };
-	if (poll(&p, 1, 30000) != 1) {
-		notify(t->self, "fail no go");
-		return NULL;
-	}
 	char order[8] = "";
 	for (int i = 0; i < 5; i++) {
 		uint32_t len;

@@ -276,6 +276,24 @@ free_port(int family, int type) {
 	return port;
 }
 
+/* A client thread's start: connects to 127.0.0.1:`port`, then waits (up to 30 s) for the
+ * service's go on `go_fd`. The socket, or -1 once `self` was told why. */
+static inline int
+connect_then_wait(uint32_t self, int port, int go_fd) {
+	int fd = tcp_connect("127.0.0.1", port, 10000);
+	if (fd < 0) {
+		notify(self, "fail connect");
+		return -1;
+	}
+	struct pollfd p = { go_fd, POLLIN, 0 };
+	if (poll(&p, 1, 30000) != 1) {
+		notify(self, "fail no go");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* A client that connects to 127.0.0.1:port, reads nothing until a byte arrives on go_fd
  * (so the server's sends pile up first), then reads `total` bytes of the test pattern of
  * `seed`; it tells `self` "done" or "fail ...". Run it with late_reader_main. */
@@ -291,17 +309,9 @@ static inline void *
 late_reader_main(void *arg) {
 	const struct late_reader *r = arg;
 	enum { PIECE = 64 << 10 };
-	int fd = tcp_connect("127.0.0.1", r->port, 10000);
-	if (fd < 0) {
-		notify(r->self, "fail connect");
+	int fd = connect_then_wait(r->self, r->port, r->go_fd);
+	if (fd < 0)
 		return NULL;
-	}
-	struct pollfd p = { r->go_fd, POLLIN, 0 };
-	if (poll(&p, 1, 30000) != 1) {
-		notify(r->self, "fail no go");
-		close(fd);
-		return NULL;
-	}
 	uint8_t *buf = malloc(PIECE);
 	uint64_t got = 0;
 	while (got < r->total) {
