@@ -2,8 +2,8 @@
 //! a time by whichever thread watches the sockets (watch.rs).
 //!
 //! Each round waits for readiness and notes it in the sockets' state; a socket with an event
-//! takes its turn at once: one read (or up to 32 accepts, or one datagram), then as much
-//! writing as the kernel takes. Then come the requests other threads queued, then one more
+//! takes its turn at once: one read, and more while the reads fill their buffers, up to
+//! 1 MiB (or up to 32 accepts, or one datagram), then as much writing as the kernel takes. Then come the requests other threads queued, then one more
 //! turn for each socket left in the ready list because it had more to do. While that list
 //! is not empty the next round polls without waiting, so one busy peer cannot starve the
 //! others; and nothing here ever waits on a service or runs one.
