@@ -66,8 +66,9 @@ static lua_State *state;
 
 /* Coverage of the Lua code a target runs (a parser written in Lua, the config reader): the
  * line hook bumps a counter per (chunk, line) in libFuzzer's extra counters, so mutations
- * that reach new Lua lines are kept, as for C. The count hook bounds the instructions one
- * input may run: past the budget it raises, and the input counts as rejected. */
+ * that reach new Lua lines are kept, as for C. The count hook (for targets that ask for it)
+ * bounds the instructions one input may run: past the budget it raises, and the input counts
+ * as rejected. */
 static uint8_t lua_lines[1 << 16] __attribute__((used, section("__libfuzzer_extra_counters")));
 #define INSTRUCTION_BUDGET 20    /* thousands of Lua instructions per input */
 static int budget_used;
@@ -165,12 +166,20 @@ LLVMFuzzerInitialize(int *argc, char ***argv) {
 	}
 	lua_setglobal(L, "fuzz_one");
 	/* A target written against Lua code asks for its lines (fuzz.lua_lines = true); for the
-	 * others the C modules' coverage is the signal and the line hook would only slow them. */
+	 * others the C modules' coverage is the signal and the line hook would only slow them.
+	 * A target whose inputs are programs (a config) asks for the instruction budget
+	 * (fuzz.instruction_budget = true). The others loop over their input only, and an error
+	 * raised at any instruction could strike between a C buffer's malloc and the parser that
+	 * takes it over, leaking it. */
 	lua_getglobal(L, "fuzz");
 	lua_getfield(L, -1, "lua_lines");
 	int lines = lua_toboolean(L, -1);
-	lua_pop(L, 2);
-	lua_sethook(L, coverage_hook, (lines ? LUA_MASKLINE : 0) | LUA_MASKCOUNT, 1000);
+	lua_getfield(L, -2, "instruction_budget");
+	int budget = lua_toboolean(L, -1);
+	lua_pop(L, 3);
+	int mask = (lines ? LUA_MASKLINE : 0) | (budget ? LUA_MASKCOUNT : 0);
+	if (mask)
+		lua_sethook(L, coverage_hook, mask, 1000);
 	state = L;
 	return 0;
 }

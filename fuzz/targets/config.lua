@@ -5,6 +5,7 @@
 -- $NAME expands from a fixed environment. A config that runs too long is cut off by the
 -- harness's instruction budget, as a rejected input.
 fuzz.lua_lines = true	-- the parser is Lua: its lines are the coverage
+fuzz.instruction_budget = true	-- an input is a program: one that loops is cut off
 local path = fuzz.root .. "/src/config_reader.lua"
 local f = assert(io.open(path, "rb"))
 local source = f:read("a")
