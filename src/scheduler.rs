@@ -36,8 +36,12 @@ const SPINS_BEFORE_SLEEP: u32 = 64;
 /// through the run queue, so services waiting there are not starved.
 const NEXT_STREAK_MAX: u32 = 64;
 
-/// The longest an idle worker waits without a wake.
-const MAX_SLEEP: Duration = Duration::from_millis(100);
+/// The longest an idle worker waits without a wake. Lost wakes are caught sooner by the
+/// timer thread (work waiting a whole tick with nobody taking any brings in a sleeper), so
+/// this is only a backstop; a short one made sleepers wake on their own, find the socket
+/// loop free while its watcher dispatched, and take it over, a hand-off that showed in the
+/// echo's tail latency.
+const MAX_SLEEP: Duration = Duration::from_millis(1000);
 
 thread_local! {
     static IS_WORKER: Cell<bool> = const { Cell::new(false) };
@@ -199,8 +203,8 @@ fn run_worker(monitor: &Monitor, weight: i32) {
             std::hint::spin_loop();
         } else {
             // Watching the sockets in place of sleeping, when no other thread does: what
-            // its round brings runs here next. The timeout only bounds the damage of a lost
-            // wake; wakes come from pushes. Back from either, the worker looks again.
+            // its round brings runs here next. Wakes come from pushes (see MAX_SLEEP). Back
+            // from either, the worker looks again.
             if !q.watch_sockets() {
                 q.sleep(MAX_SLEEP);
             }
