@@ -58,9 +58,8 @@ pub fn pushed(ctx: &Arc<Context>, how: Pushed) {
         Pushed::Ready => schedule(ctx.clone()),
         // Another worker can help only with a service it can take: not one in this
         // worker's next slot, which this worker runs as soon as its batch ends.
-        Pushed::Backlog if !in_next_slot(ctx) => run_queue().wake_if_sleeping(),
-        Pushed::Backlog => {}
-        Pushed::Queued => {}
+        Pushed::Backlog if !in_next_slot(ctx) => run_queue().wake_one(),
+        Pushed::Backlog | Pushed::Queued => {}
     }
 }
 
@@ -343,10 +342,6 @@ impl RunQueue {
     /// Workers asleep or waiting in the socket poll.
     pub fn idle(&self) -> usize {
         self.sleepers() + self.watchers.load(Ordering::SeqCst)
-    }
-
-    pub fn wake_if_sleeping(&self) {
-        self.wake_one();
     }
 
     /// Brings in one idle worker, if there is one: a sleeper, else the one in the socket poll.

@@ -220,7 +220,7 @@ fn timer_thread() {
         }
         pops_seen = pops;
         socket::check_watch();
-        std::thread::sleep(Duration::from_micros(2500));
+        std::thread::sleep(timer::TICK);
         if HANGUP.swap(false, SeqCst) {
             let logger = registry().find_name("logger");
             if logger != 0 {

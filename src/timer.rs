@@ -7,6 +7,9 @@ use crate::message::{Message, PTYPE_RESPONSE};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
+/// How often the timer thread advances the clock and looks after the scheduler.
+pub const TICK: std::time::Duration = std::time::Duration::from_micros(2500);
+
 const NEAR_BITS: u32 = 8;
 const NEAR: usize = 1 << NEAR_BITS;
 const LEVEL_BITS: u32 = 6;

@@ -95,9 +95,7 @@ impl Server {
     pub fn request(&self, r: Request) {
         self.requests.lock().unwrap_or_else(|e| e.into_inner()).push(r);
         if !self.wake_pending.swap(true, Ordering::AcqRel) {
-            if let Err(e) = self.waker.wake() {
-                log::error(0, &format!("socket: waking the watching thread failed: {e}"));
-            }
+            self.wake_watcher();
         }
     }
 

@@ -18,9 +18,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
-/// How long the socket thread waits per round while it watches: about a timer tick, so it
-/// notices an idle worker to hand over to soon after one appears.
-const GUARD_ROUND: Duration = Duration::from_micros(2500);
+/// How long the socket thread waits per round while it watches: a timer tick, so it notices
+/// an idle worker to hand over to soon after one appears.
+const GUARD_ROUND: Duration = crate::timer::TICK;
 
 #[derive(Default)]
 pub struct Watch {
