@@ -321,6 +321,7 @@ impl RunQueue {
     fn watch_sockets(&self) -> bool {
         crate::socket::worker_watch(
             MAX_SLEEP,
+            || !self.is_empty() || self.quitting(),
             || {
                 // As in `sleep`: announced first, then the queue checked.
                 self.watchers.fetch_add(1, Ordering::SeqCst);

@@ -1,8 +1,9 @@
 //! The socket server: skynet's network layer. One mio poller delivers socket events to
 //! services as PTYPE_SOCKET messages; services open, close and write to sockets from any
 //! thread. See `server` for the threading, `watch` for which thread polls (an idle worker,
-//! or the socket thread when none is), `table` for ids, `buffer` for send ownership and
-//! priorities, `addr` for the UDP address encoding.
+//! or the socket thread when none is), `busy_poll` for how long a worker polls before it
+//! blocks, `table` for ids, `buffer` for send ownership and priorities, `addr` for the UDP
+//! address encoding.
 //!
 //! The start-up code drives it: `init` before the threads, `guard` as the socket thread's
 //! body, `worker_watch` from idle workers, `check_watch` from the timer thread each tick,
@@ -11,6 +12,7 @@
 mod addr;
 mod api;
 mod buffer;
+mod busy_poll;
 mod info;
 mod poller;
 mod reclaim;
@@ -70,8 +72,13 @@ pub fn guard() {
 
 /// A worker with nothing to run watches the sockets in place of sleeping, unless another
 /// thread does (then false). See watch.rs.
-pub fn worker_watch(max_wait: Duration, may_wait: impl FnOnce() -> bool, woke: impl FnOnce()) -> bool {
-    server().is_some_and(|s| s.worker_watch(max_wait, may_wait, woke))
+pub fn worker_watch(
+    max_wait: Duration,
+    has_work: impl Fn() -> bool,
+    may_wait: impl FnOnce() -> bool,
+    woke: impl FnOnce(),
+) -> bool {
+    server().is_some_and(|s| s.worker_watch(max_wait, has_work, may_wait, woke))
 }
 
 /// Ends the wait of a worker watching the sockets: there is work for it.

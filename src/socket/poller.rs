@@ -9,6 +9,7 @@
 //! others; and nothing here ever waits on a service or runs one.
 
 use super::addr::{self, Protocol, UdpAddress};
+use super::busy_poll::BusyPoll;
 use super::report::{self, Payload};
 use super::server::{Request, Server, WAKER};
 use super::sys;
@@ -35,6 +36,8 @@ pub struct Loop {
     poll: mio::Poll,
     events: mio::Events,
     work: Work,
+    /// Whether idle workers poll a while before they block (busy_poll.rs).
+    pub(super) busy: BusyPoll,
 }
 
 /// The event loop's working state (apart from the poller, so events can be handled
@@ -60,7 +63,13 @@ impl Loop {
             poll: mio::Poll::new()?,
             events: mio::Events::with_capacity(MAX_EVENTS),
             work: Work::new(),
+            busy: BusyPoll::default(),
         })
+    }
+
+    /// The last round's poll returned readiness of some socket.
+    pub fn had_events(&self) -> bool {
+        self.events.iter().any(|e| e.token() != WAKER)
     }
 
     pub fn registry(&self) -> &mio::Registry {
@@ -102,7 +111,7 @@ impl Server {
     /// for readiness (at most `cap`, None for no limit), calls `woke` as soon as the wait is
     /// over, then handles what came. False once the server is told to exit.
     pub(super) fn round(&self, lp: &mut Loop, cap: Option<Duration>, woke: &mut dyn FnMut()) -> bool {
-        let Loop { poll, events, work } = lp;
+        let Loop { poll, events, work, .. } = lp;
         let timeout = if !work.ready.is_empty() {
             Some(Duration::ZERO)
         } else {

@@ -342,6 +342,16 @@ pub fn resolve(host: &str, port: i32, socktype: i32) -> Result<Vec<Resolved>, St
     Ok(out)
 }
 
+/// Times the kernel has preempted the calling thread so far (another runnable thread
+/// wanted its core).
+pub fn involuntary_switches() -> i64 {
+    // SAFETY: rusage is plain data that getrusage fills in.
+    let mut ru: libc::rusage = unsafe { zeroed() };
+    // SAFETY: a valid pointer to a rusage the call may write.
+    unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut ru) };
+    ru.ru_nivcsw
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

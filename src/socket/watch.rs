@@ -12,6 +12,7 @@
 //!   it wakes a sleeping worker, which takes it. So reads and writes never wait on a
 //!   service for more than a tick or two, and the socket thread never runs services.
 
+use super::busy_poll::BusyPoll;
 use super::poller::Loop;
 use super::server::Server;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -58,6 +59,29 @@ impl<'a> Held<'a> {
         self.server.watch.rounds.fetch_add(1, Ordering::Relaxed);
         self.server.round(&mut self.lp, cap, woke)
     }
+
+    /// Rounds without waiting, for a window (see busy_poll.rs) unless busy polling is
+    /// paused; true if something came for the workers meanwhile.
+    fn busy_poll(&mut self, has_work: &dyn Fn() -> bool) -> bool {
+        let Some(window) = self.lp.busy.begin() else { return false };
+        let came = loop {
+            if has_work() {
+                break true;
+            }
+            if !self.round(Some(Duration::ZERO), &mut || {}) {
+                break true; // exiting: the worker sees it at once
+            }
+            if self.lp.had_events() {
+                break true;
+            }
+            if !BusyPoll::open(&window) {
+                break false;
+            }
+            std::hint::spin_loop();
+        };
+        self.lp.busy.end(window, came);
+        came
+    }
 }
 
 impl Drop for Held<'_> {
@@ -84,14 +108,24 @@ impl Server {
         self.hold().round(None, &mut || {})
     }
 
-    /// One round by an idle worker, if no other thread holds the loop. `may_wait` runs once
-    /// the loop is held: the worker announces that it waits here and says whether it still
-    /// may (nothing arrived for it meanwhile); `woke` runs as soon as the wait is over.
-    pub fn worker_watch(&self, max_wait: Duration, may_wait: impl FnOnce() -> bool, woke: impl FnOnce()) -> bool {
+    /// Rounds by an idle worker, if no other thread holds the loop: first a busy-polling
+    /// window (ended early by `has_work`), then one that waits. `may_wait` runs before
+    /// that wait: the worker announces that it waits here and says whether it still may
+    /// (nothing arrived for it meanwhile); `woke` runs as soon as the wait is over.
+    pub fn worker_watch(
+        &self,
+        max_wait: Duration,
+        has_work: impl Fn() -> bool,
+        may_wait: impl FnOnce() -> bool,
+        woke: impl FnOnce(),
+    ) -> bool {
         if self.exiting() {
             return false;
         }
         let Some(mut held) = self.try_hold() else { return false };
+        if held.busy_poll(&has_work) {
+            return true;
+        }
         let wait = if may_wait() { max_wait } else { Duration::ZERO };
         let mut woke = Some(woke);
         held.round(Some(wait), &mut || {
