@@ -58,6 +58,8 @@ pair() {	# stack tree mode -> appends BENCH lines to $out/<stack>.txt
 		config "$out/s.config" "$2" bserver "harbor = 0" "bench_mode = \"cluster\"" "bench_addr = \"127.0.0.1:$pa\""
 		config "$out/c.config" "$2" bclient "harbor = 0" "bench_mode = \"cluster\"" "bench_addr = \"127.0.0.1:$pa\""
 	fi
+	# the last pair's log must be gone before the wait for this one's line starts
+	rm -f "$out/s.log"
 	/usr/bin/time -f "%U %S" -o "$out/s.time" timeout 300 "$exe" "$out/s.config" > "$out/s.log" 2>&1 & sp=$!; pids="$pids $sp"
 	wait_for "$out/s.log" "BENCH server ready" || { echo "server of $1 $3 did not start"; kill $sp; return; }
 	/usr/bin/time -f "%U %S" -o "$out/c.time" timeout 300 "$exe" "$out/c.config" > "$out/c.log" 2>&1
