@@ -3,7 +3,8 @@
 # only) on our stack, and with UPSTREAM=<upstream skynet tree, built with make linux> on
 # upstream's (its core, its lualib/http), side by side; benches/http/load.c drives CONNS
 # connections in a closed loop, one exchange in flight each: HTTP/1.1 keep-alive GETs
-# (requests/s) and WebSocket echo of SIZE-byte text messages (messages/s).
+# (requests/s) and WebSocket echo of SIZE-byte text messages (messages/s), each with the p99
+# round trip.
 #
 #   sh benches/http.sh                  ours only
 #   UPSTREAM=<dir> sh benches/http.sh   ours and upstream's, with the ratio
@@ -28,7 +29,7 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# run STACK MODE NODELAY: prints the rate
+# run STACK MODE NODELAY: prints the rate and the p99 round trip (µs)
 run() {
 	stack=$1 mode=$2 nodelay=$3
 	if [ "$stack" = ours ]; then
@@ -65,30 +66,34 @@ CFG
 		fi
 		sleep 0.1
 	done
-	result=$("$out/load" "$mode" "$port" "$conns" "$seconds" "$size") || result="0 0 0"
+	result=$("$out/load" "$mode" "$port" "$conns" "$seconds" "$size") || result="0 0 0 0 0"
 	kill $node 2>/dev/null || true
 	wait $node 2>/dev/null || true
-	echo "$result" | awk '{print $3}'
+	echo "$result" | awk '{print $3, $5}'
 }
 
 {
 	echo "HTTP keep-alive and WebSocket echo, $conns connections, one exchange in flight each, ${seconds}s, $thread workers, $agents agents"
-	printf '%-44s %10s %10s %8s\n' benchmark ours upstream ratio
+	printf '%-44s %10s %10s %8s %9s %9s\n' benchmark ours upstream ratio "p99 ours" upstream
 	for row in "http 0" "ws 0" "http 1" "ws 1"; do
 		set -- $row
 		mode=$1 nodelay=$2
-		ours=$(run ours $mode $nodelay)
-		up=
-		[ -n "${UPSTREAM:-}" ] && up=$(run upstream $mode $nodelay)
+		set -- $(run ours $mode $nodelay)
+		ours=$1 ours99=$2
+		up= up99=-
+		if [ -n "${UPSTREAM:-}" ]; then
+			set -- $(run upstream $mode $nodelay)
+			up=$1 up99=$2
+		fi
 		case $mode in
 		http) what="HTTP GET, requests/s" ;;
 		ws) what="WebSocket echo $size B, msgs/s" ;;
 		esac
 		[ "$nodelay" = 1 ] && what="$what, TCP_NODELAY"
 		if [ -n "$up" ] && [ "$up" != 0 ]; then
-			printf '%-44s %10s %10s %7.2fx\n' "$what" "$ours" "$up" "$(echo "$ours $up" | awk '{print $1/$2}')"
+			printf '%-44s %10s %10s %7.2fx %7sus %7sus\n' "$what" "$ours" "$up" "$(echo "$ours $up" | awk '{print $1/$2}')" "$ours99" "$up99"
 		else
-			printf '%-44s %10s %10s %8s\n' "$what" "$ours" "-" "-"
+			printf '%-44s %10s %10s %8s %7sus %9s\n' "$what" "$ours" "-" "-" "$ours99" "-"
 		fi
 	done
 } | tee "$out/results.txt"

@@ -3,7 +3,7 @@
  * 127.0.0.1:PORT, each with one exchange in flight: an HTTP/1.1 keep-alive GET (the reply
  * read by its content-length) or, after a WebSocket handshake, a masked text frame of SIZE
  * bytes (its echo read by the frame length).  Runs SECONDS after all are connected and prints
- * "<exchanges> <seconds> <exchanges per second>".
+ * "<exchanges> <seconds> <exchanges per second> <p50 µs> <p99 µs>" (round trips, 10 µs steps).
  *
  *   load http|ws PORT CONNS SECONDS [SIZE]
  */
@@ -25,8 +25,31 @@ struct conn {
 	int fd;
 	int upgraded;	/* ws: handshake answered */
 	size_t have;
+	double sent;	/* when the exchange in flight was sent */
 	char buf[65536];
 };
+
+/* Round-trip times in 10 µs buckets; the last takes everything slower. */
+#define BUCKETS 100000
+static long latency[BUCKETS];
+
+static void
+record(double seconds) {
+	long b = (long)(seconds * 1e5);
+	latency[b < 0 ? 0 : b >= BUCKETS ? BUCKETS - 1 : b]++;
+}
+
+/* The round trip below which `share` of them fall, in µs. */
+static long
+percentile(long total, double share) {
+	long want = (long)(total * share), seen = 0;
+	for (long b = 0; b < BUCKETS; b++) {
+		seen += latency[b];
+		if (seen > want)
+			return (b + 1) * 10;
+	}
+	return BUCKETS * 10;
+}
 
 static int ws_mode;
 static char request[70000];
@@ -145,6 +168,7 @@ main(int argc, char **argv) {
 		conns[i].fd = fd;
 		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &conns[i] };
 		epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+		conns[i].sent = now();
 		if (ws_mode)
 			send_all(fd, upgrade, sizeof(upgrade) - 1);
 		else
@@ -177,18 +201,24 @@ main(int argc, char **argv) {
 					if (++upgraded == nconn) {
 						start = now();
 						stop = start + seconds;
-						for (int k = 0; k < nconn; k++)
+						for (int k = 0; k < nconn; k++) {
+							conns[k].sent = start;
 							send_all(conns[k].fd, request, request_len);
+						}
 					}
 					continue;
 				}
-				if (stop > 0)
+				double t = now();
+				if (stop > 0) {
 					done++;
+					record(t - c->sent);
+				}
+				c->sent = t;
 				send_all(c->fd, request, request_len);
 			}
 		}
 	}
 	double took = now() - start;
-	printf("%ld %.2f %.0f\n", done, took, done / took);
+	printf("%ld %.2f %.0f %ld %ld\n", done, took, done / took, percentile(done, 0.5), percentile(done, 0.99));
 	return 0;
 }
