@@ -82,9 +82,8 @@ cb(struct skynet_context *ctx, void *ud, int type, int session, uint32_t source,
 	const struct skynet_socket_message *e = msg;
 	if (listener_ready(ctx, e, b->listen_id, &b->port)) {
 		CHECK(ctx, pthread_create(&b->client, NULL, reader_main, b) == 0);
-	} else if (e->type == SKYNET_SOCKET_TYPE_ACCEPT) {
-		b->conn = e->ud;
-		skynet_socket_start(ctx, b->conn);
+	} else if (accepted(ctx, e, &b->conn)) {
+		/* the client's CONNECT comes next */
 	} else if (e->type == SKYNET_SOCKET_TYPE_CONNECT && e->id == b->conn) {
 		send_and_stay(ctx, b);
 	}

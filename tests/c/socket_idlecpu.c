@@ -36,11 +36,9 @@ process_cpu(void) {
 static void *
 client_main(void *arg) {
 	struct idle *s = arg;
-	int fd = tcp_connect("127.0.0.1", s->port, 10000);
-	if (fd < 0) {
-		notify(s->self, "fail connect");
+	int fd = client_connect(s->self, s->port);
+	if (fd < 0)
 		return NULL;
-	}
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	uint8_t out[PIECE], in[PIECE];
@@ -101,9 +99,8 @@ cb(struct skynet_context *ctx, void *ud, int type, int session, uint32_t source,
 	const struct skynet_socket_message *e = msg;
 	if (listener_ready(ctx, e, s->listen_id, &s->port)) {
 		CHECK(ctx, pthread_create(&s->client, NULL, client_main, s) == 0);
-	} else if (e->type == SKYNET_SOCKET_TYPE_ACCEPT) {
-		s->conn = e->ud;
-		skynet_socket_start(ctx, s->conn);
+	} else if (accepted(ctx, e, &s->conn)) {
+		/* the client's CONNECT comes next */
 	} else if (e->type == SKYNET_SOCKET_TYPE_CONNECT && e->id == s->conn) {
 		skynet_socket_nodelay(ctx, s->conn);
 	} else if (e->type == SKYNET_SOCKET_TYPE_DATA) {

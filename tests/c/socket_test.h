@@ -80,6 +80,16 @@ listener_ready(struct skynet_context *ctx, const struct skynet_socket_message *e
 	return 1;
 }
 
+/* An ACCEPT event: records the new connection in *conn and starts it. 1 when `e` was one. */
+static inline int
+accepted(struct skynet_context *ctx, const struct skynet_socket_message *e, int *conn) {
+	if (e->type != SKYNET_SOCKET_TYPE_ACCEPT)
+		return 0;
+	*conn = e->ud;
+	skynet_socket_start(ctx, *conn);
+	return 1;
+}
+
 /* From any thread: a PTYPE_TEXT message to the service (copied by the core). */
 static inline void
 notify(uint32_t handle, const char *fmt, ...) {
@@ -278,13 +288,20 @@ free_port(int family, int type) {
 
 /* A client thread's start: connects to 127.0.0.1:`port`, then waits (up to 30 s) for the
  * service's go on `go_fd`. The socket, or -1 once `self` was told why. */
+/* A client thread's connect to 127.0.0.1:`port`: the socket, or -1 once `self` was told. */
+static inline int
+client_connect(uint32_t self, int port) {
+	int fd = tcp_connect("127.0.0.1", port, 10000);
+	if (fd < 0)
+		notify(self, "fail connect");
+	return fd;
+}
+
 static inline int
 connect_then_wait(uint32_t self, int port, int go_fd) {
-	int fd = tcp_connect("127.0.0.1", port, 10000);
-	if (fd < 0) {
-		notify(self, "fail connect");
+	int fd = client_connect(self, port);
+	if (fd < 0)
 		return -1;
-	}
 	struct pollfd p = { go_fd, POLLIN, 0 };
 	if (poll(&p, 1, 30000) != 1) {
 		notify(self, "fail no go");
