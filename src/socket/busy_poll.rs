@@ -32,7 +32,7 @@ pub struct BusyPoll {
     paused_until: Option<Instant>,
 }
 
-/// One window under way: `end` tells the policy how it went.
+/// One window under way; `end` tells the policy how it went.
 pub struct Window {
     started: Instant,
     switches: i64,
@@ -55,7 +55,7 @@ impl BusyPoll {
         Some(Window { started: now, switches: sys::involuntary_switches() })
     }
 
-    /// The window has run its length (`open`), or something came.
+    /// The window is still open: it has not yet run its length.
     pub fn open(w: &Window) -> bool {
         w.started.elapsed() < WINDOW
     }

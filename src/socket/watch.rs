@@ -5,7 +5,8 @@
 //!   (a read's DATA, a reply from a database, a cluster peer's answer) then run on that same
 //!   worker, right after, as they would on a one-thread epoll server: no other thread has to
 //!   be woken to run them. A push for the run queue ends its wait through the poller's
-//!   waker (scheduler.rs decides when).
+//!   waker (scheduler.rs decides when). Before it waits it polls without waiting for a
+//!   short window, while such windows pay (busy_poll.rs).
 //! - **The socket thread**, when no worker has taken the loop for a whole timer tick (every
 //!   worker is busy, or the one that watched is deep in a long callback). It keeps watching
 //!   while no worker is idle, as a dedicated socket thread would, then hands the loop back:
