@@ -55,6 +55,8 @@ bench_agents = $agents
 bench_nodelay = "$nodelay"
 CFG
 	log="$out/$stack-$mode-$nodelay.log"
+	# the last run's log must be gone before the wait for this one's ready line starts
+	rm -f "$log"
 	"$exe" "$cfg" > "$log" 2>&1 &
 	node=$!
 	n=100
