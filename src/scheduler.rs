@@ -167,6 +167,7 @@ pub fn dispatch_batch(monitor: &Monitor, current: Option<Arc<Context>>, weight: 
 }
 
 pub fn spawn_workers(monitors: &[Arc<Monitor>]) -> Vec<JoinHandle<()>> {
+    run_queue().workers.store(monitors.len(), Ordering::SeqCst);
     monitors
         .iter()
         .enumerate()
@@ -229,6 +230,8 @@ pub struct RunQueue {
     /// Workers awake with nothing to run, looking for work: each takes a service within
     /// microseconds, so a push they can serve needs no wake.
     lookers: AtomicUsize,
+    /// Worker threads started.
+    workers: AtomicUsize,
     park: Mutex<()>,
     wake: Condvar,
     quit: AtomicBool,
@@ -243,6 +246,7 @@ pub fn run_queue() -> &'static RunQueue {
         sleepers: AtomicUsize::new(0),
         watchers: AtomicUsize::new(0),
         lookers: AtomicUsize::new(0),
+        workers: AtomicUsize::new(0),
         park: Mutex::new(()),
         wake: Condvar::new(),
         quit: AtomicBool::new(false),
@@ -321,6 +325,9 @@ impl RunQueue {
     fn watch_sockets(&self) -> bool {
         crate::socket::worker_watch(
             MAX_SLEEP,
+            // Busy polling pays for a lone worker waiting on a reply; while other workers
+            // run, the cores are in use, and a spinner would only take one from them.
+            self.others_running() == 0,
             || !self.is_empty() || self.quitting(),
             || {
                 // As in `sleep`: announced first, then the queue checked.
@@ -333,6 +340,12 @@ impl RunQueue {
                 self.watchers.fetch_sub(1, Ordering::SeqCst);
             },
         )
+    }
+
+    /// Workers other than the calling one (which is looking for work) that are running.
+    fn others_running(&self) -> usize {
+        let idle = self.sleepers() + self.watchers.load(Ordering::SeqCst) + self.lookers.load(Ordering::SeqCst);
+        self.workers.load(Ordering::SeqCst).saturating_sub(idle)
     }
 
     /// Workers asleep (not counting one in the socket poll).

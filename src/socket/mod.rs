@@ -74,11 +74,12 @@ pub fn guard() {
 /// thread does (then false). See watch.rs.
 pub fn worker_watch(
     max_wait: Duration,
+    busy_poll: bool,
     has_work: impl Fn() -> bool,
     may_wait: impl FnOnce() -> bool,
     woke: impl FnOnce(),
 ) -> bool {
-    server().is_some_and(|s| s.worker_watch(max_wait, has_work, may_wait, woke))
+    server().is_some_and(|s| s.worker_watch(max_wait, busy_poll, has_work, may_wait, woke))
 }
 
 /// Ends the wait of a worker watching the sockets: there is work for it.

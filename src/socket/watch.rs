@@ -109,13 +109,15 @@ impl Server {
         self.hold().round(None, &mut || {})
     }
 
-    /// Rounds by an idle worker, if no other thread holds the loop: first a busy-polling
-    /// window (ended early by `has_work`), then one that waits. `may_wait` runs before
+    /// Rounds by an idle worker, if no other thread holds the loop: first, if `busy_poll`
+    /// says it may, a busy-polling window (ended early by `has_work`), then one that
+    /// waits. `may_wait` runs before
     /// that wait: the worker announces that it waits here and says whether it still may
     /// (nothing arrived for it meanwhile); `woke` runs as soon as the wait is over.
     pub fn worker_watch(
         &self,
         max_wait: Duration,
+        busy_poll: bool,
         has_work: impl Fn() -> bool,
         may_wait: impl FnOnce() -> bool,
         woke: impl FnOnce(),
@@ -124,7 +126,7 @@ impl Server {
             return false;
         }
         let Some(mut held) = self.try_hold() else { return false };
-        if held.busy_poll(&has_work) {
+        if busy_poll && held.busy_poll(&has_work) {
             return true;
         }
         let wait = if may_wait() { max_wait } else { Duration::ZERO };
