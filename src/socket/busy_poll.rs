@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 /// How long a window lasts: a loopback request/reply with a peer process on another core
 /// takes 15-60 µs here.
-pub const WINDOW: Duration = Duration::from_micros(50);
+const WINDOW: Duration = Duration::from_micros(50);
 
 /// Failed windows in a row that start a pause.
 const FAILS_BEFORE_PAUSE: u32 = 4;
@@ -38,6 +38,13 @@ pub struct Window {
     switches: i64,
 }
 
+impl Window {
+    /// It has not yet run its length.
+    pub fn is_open(&self) -> bool {
+        self.started.elapsed() < WINDOW
+    }
+}
+
 impl Default for BusyPoll {
     fn default() -> BusyPoll {
         BusyPoll { fails: 0, pause: MIN_PAUSE, paused_until: None }
@@ -53,11 +60,6 @@ impl BusyPoll {
         }
         self.paused_until = None;
         Some(Window { started: now, switches: sys::involuntary_switches() })
-    }
-
-    /// The window is still open: it has not yet run its length.
-    pub fn open(w: &Window) -> bool {
-        w.started.elapsed() < WINDOW
     }
 
     /// The window is over; `came` says whether anything arrived in it.

@@ -13,7 +13,6 @@
 //!   it wakes a sleeping worker, which takes it. So reads and writes never wait on a
 //!   service for more than a tick or two, and the socket thread never runs services.
 
-use super::busy_poll::BusyPoll;
 use super::poller::Loop;
 use super::server::Server;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -75,7 +74,7 @@ impl<'a> Held<'a> {
             if self.lp.had_events() {
                 break true;
             }
-            if !BusyPoll::open(&window) {
+            if !window.is_open() {
                 break false;
             }
             std::hint::spin_loop();
