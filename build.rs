@@ -157,6 +157,7 @@ fn build_shared_lua(src: &Path, work: &Path, lua_dir: &Path) -> PathBuf {
         "  if (g->allgc != o)  /* a shared object: fixed already */\n    return;\n",
     );
     box_patches(work);
+    lend_patches(work);
     let lib_dir = lua_dir.join("lib");
     let include_dir = lua_dir.join("include");
     fs::create_dir_all(&include_dir).unwrap();
@@ -178,16 +179,25 @@ fn build_shared_lua(src: &Path, work: &Path, lua_dir: &Path) -> PathBuf {
 }
 
 /// Box tables (lshare.h) are frozen: flagged BITFROZEN, read by many threads at once. Every
-/// way of writing to a table checks the flag and raises an error, and the two writes a read
-/// can make (the length hint of `#`, the metamethod cache) happen only when they change
-/// something, which never is the case for a frozen table (lshare.c settles both).
+/// way of writing to a table checks the flag and calls luaH_thaw (lua-share/lend.inc, added
+/// to ltable.c), which raises an error for a box table and gives a lent table a hash part of
+/// its own. The two writes a read can make (the length hint of `#`, the metamethod cache)
+/// happen only when they change something, which never is the case for a frozen table
+/// (lshare.c settles both); a lent table's header is its own, so it may take them.
 fn box_patches(work: &Path) {
-    const ERR: &str = "attempt to change a shared table";
     insert_after(
         &work.join("ltable.h"),
         "#define setdummy(t)\t\t((t)->flags |= BITDUMMY)\n",
-        "\n/* a table of a box (lshare.h): read-only, read by other states */\n\
+        "\n/* a table of a box (lshare.h), read-only and read by other states, or a lent table,\n\
+         ** copied at its first write (luaH_thaw) */\n\
          #define BITFROZEN\t\t(1 << 7)\n#define isfrozen(t)\t\t((t)->flags & BITFROZEN)\n",
+    );
+    insert_after(
+        &work.join("ltable.h"),
+        "LUAI_FUNC void luaH_free (lua_State *L, Table *t);\n",
+        "LUAI_FUNC int luaH_islent (const Table *t);\n\
+         LUAI_FUNC void luaH_lend (Table *t, const Table *tmpl);\n\
+         LUAI_FUNC void luaH_thaw (lua_State *L, Table *t);\n",
     );
     let ltable = work.join("ltable.c");
     replace_once(
@@ -200,7 +210,8 @@ fn box_patches(work: &Path) {
         "    *lenhint(t) = asize;\n",
         "    if (*lenhint(t) != asize)\n      *lenhint(t) = asize;\n",
     );
-    let check = format!("  if (l_unlikely(isfrozen(t)))\n    luaG_runerror(L, \"{ERR}\");\n");
+    // A lent table gets a copy of its own there; a box table raises.
+    let check = "  if (l_unlikely(isfrozen(t)))\n    luaH_thaw(L, t);\n";
     insert_after(&ltable, "void luaH_set (lua_State *L, Table *t, const TValue *key, TValue *value) {\n", &check);
     insert_after(&ltable, "void luaH_setint (lua_State *L, Table *t, lua_Integer key, TValue *value) {\n", &check);
     replace_once(
@@ -208,6 +219,10 @@ fn box_patches(work: &Path) {
         "void luaH_resize (lua_State *L, Table *t, unsigned newasize,\n                                          unsigned nhsize) {\n",
         &format!("void luaH_resize (lua_State *L, Table *t, unsigned newasize,\n                                          unsigned nhsize) {{\n{check}"),
     );
+    let lend = fs::read_to_string("lua-share/lend.inc").expect("lua-share/lend.inc");
+    let mut text = fs::read_to_string(&ltable).unwrap();
+    text.push_str(&lend);
+    fs::write(&ltable, text).unwrap();
     // The fast paths take a frozen table for a non-table; luaV_finishset then says why.
     let lvm_h = work.join("lvm.h");
     replace_once(
@@ -224,7 +239,7 @@ fn box_patches(work: &Path) {
     replace_once(
         &lvm,
         "    else {  /* not a table; check metamethod */\n      tm = luaT_gettmbyobj(L, t, TM_NEWINDEX);\n",
-        &format!("    else {{  /* not a table; check metamethod */\n      if (l_unlikely(ttistable(t)))  /* a frozen one */\n        luaG_runerror(L, \"{ERR}\");\n      tm = luaT_gettmbyobj(L, t, TM_NEWINDEX);\n"),
+        "    else {  /* not a table; check metamethod */\n      if (l_unlikely(ttistable(t))) {  /* a lent or frozen one */\n        Table *h = hvalue(t);\n        luaH_thaw(L, h);  /* a lent one is its own now */\n        hres = luaH_pset(h, key, val);\n        if (hres == HOK) {\n          luaC_barrierback(L, obj2gco(h), val);\n          return;\n        }\n        continue;  /* as a table */\n      }\n      tm = luaT_gettmbyobj(L, t, TM_NEWINDEX);\n",
     );
     replace_once(
         &lvm,
@@ -234,6 +249,69 @@ fn box_patches(work: &Path) {
     replace_once(
         &work.join("lapi.c"),
         "    case LUA_TTABLE: {\n      hvalue(obj)->metatable = mt;\n",
-        &format!("    case LUA_TTABLE: {{\n      if (l_unlikely(isfrozen(hvalue(obj))))\n        luaG_runerror(L, \"{ERR}\");\n      hvalue(obj)->metatable = mt;\n"),
+        "    case LUA_TTABLE: {\n      if (l_unlikely(isfrozen(hvalue(obj))))\n        luaH_thaw(L, hvalue(obj));\n      hvalue(obj)->metatable = mt;\n",
+    );
+}
+
+/// The openers of the libraries lshare.c lends (lshare_lend) take the template's table when
+/// they can and build their own otherwise; math.random and math.randomseed keep their
+/// generator in the state's registry, made at first use, instead of in an upvalue, so that
+/// the math table holds light functions only.
+fn lend_patches(work: &Path) {
+    let lend = |file: &str, name: &str, build: &str, rest: &str| {
+        let path = work.join(file);
+        insert_after(&path, "#include \"lualib.h\"\n", "#include \"lshare.h\"\n");
+        replace_once(
+            &path,
+            &format!("  {build}\n{rest}"),
+            &format!("  if (lshare_lend(L, \"{name}\"))\n    return 1;\n  {build}\n{rest}"),
+        );
+    };
+    lend("ltablib.c", "table", "luaL_newlib(L, tab_funcs);", "  return 1;\n");
+    lend("loslib.c", "os", "luaL_newlib(L, syslib);", "  return 1;\n");
+    lend("ldblib.c", "debug", "luaL_newlib(L, dblib);", "  return 1;\n");
+    lend("lutf8lib.c", "utf8", "luaL_newlib(L, funcs);", "  lua_pushlstring(L, UTF8PATT,");
+    lend("lmathlib.c", "math", "luaL_newlib(L, mathlib);", "  lua_pushnumber(L, PI);\n");
+    // string's metatable is each state's own (its __index is the state's string table)
+    let lstrlib = work.join("lstrlib.c");
+    insert_after(&lstrlib, "#include \"lualib.h\"\n", "#include \"lshare.h\"\n");
+    replace_once(
+        &lstrlib,
+        "  luaL_newlib(L, strlib);\n  createmetatable(L);\n",
+        "  if (!lshare_lend(L, \"string\"))\n    luaL_newlib(L, strlib);\n  createmetatable(L);\n",
+    );
+    let lmathlib = work.join("lmathlib.c");
+    insert_after(&lmathlib, "} RanState;\n", "\nstatic RanState *ranstate (lua_State *L);\n");
+    let upvalue_state = "  RanState *state = (RanState *)lua_touserdata(L, lua_upvalueindex(1));\n";
+    replace_once(
+        &lmathlib,
+        &format!("{upvalue_state}  Rand64 rv"),
+        "  RanState *state = ranstate(L);\n  Rand64 rv",
+    );
+    replace_once(
+        &lmathlib,
+        &format!("static int math_randomseed (lua_State *L) {{\n{upvalue_state}"),
+        "/* The state's generator, in its registry: made and seeded at first use. */\n\
+         static RanState *ranstate (lua_State *L) {\n\
+         \x20 static const char key = 0;  /* its address is the registry key */\n\
+         \x20 RanState *state;\n\
+         \x20 if (lua_rawgetp(L, LUA_REGISTRYINDEX, &key) == LUA_TUSERDATA) {\n\
+         \x20   state = (RanState *)lua_touserdata(L, -1);\n\
+         \x20   lua_pop(L, 1);\n\
+         \x20   return state;\n\
+         \x20 }\n\
+         \x20 lua_pop(L, 1);\n\
+         \x20 state = (RanState *)lua_newuserdatauv(L, sizeof(RanState), 0);\n\
+         \x20 setseed(L, state->s, luaL_makeseed(L), 0);\n\
+         \x20 lua_pop(L, 2);  /* the seeds */\n\
+         \x20 lua_rawsetp(L, LUA_REGISTRYINDEX, &key);  /* anchored there */\n\
+         \x20 return state;\n\
+         }\n\n\n\
+         static int math_randomseed (lua_State *L) {\n  RanState *state = ranstate(L);\n",
+    );
+    replace_once(
+        &lmathlib,
+        "  RanState *state = (RanState *)lua_newuserdatauv(L, sizeof(RanState), 0);\n  setseed(L, state->s, luaL_makeseed(L), 0);  /* initialize with random seed */\n  lua_pop(L, 2);  /* remove pushed seeds */\n  luaL_setfuncs(L, randfuncs, 1);\n",
+        "  luaL_setfuncs(L, randfuncs, 0);  /* their generator: ranstate */\n",
     );
 }

@@ -106,6 +106,8 @@ static void freeze_new (void) {
 }
 
 
+static void make_templates (lua_State *L);
+
 LUA_API int lshare_init (unsigned seed) {
   int ok;
   pthread_mutex_lock(&compiling);
@@ -126,6 +128,7 @@ LUA_API int lshare_init (unsigned seed) {
       /* the names of the standard libraries are shared from the start, so states
          opening them make no copies of their own */
       luaL_openlibs(L);
+      make_templates(L);
       owner = L;
       freeze_new();
       atomic_store_explicit(&owner_g, G(L), memory_order_release);
@@ -729,8 +732,11 @@ LUA_API size_t lshare_box_size (lshare_Box *box) {
 
 
 LUA_API int lshare_isboxed (lua_State *L, int idx) {
-  return lua_type(L, idx) == LUA_TTABLE &&
-         isfrozen(gco2t((GCObject *)lua_topointer(L, idx)));
+  const Table *t;
+  if (lua_type(L, idx) != LUA_TTABLE)
+    return 0;
+  t = gco2t((GCObject *)lua_topointer(L, idx));
+  return isfrozen(t) && !luaH_islent(t);
 }
 
 /* }====================================================== */
@@ -957,6 +963,106 @@ LUA_API int lshare_replace (lua_State *L, int map, int skip) {
     s.swapped++;
   }
   return s.swapped;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Lent tables (see lshare.h)
+**
+** lshare_init opens the standard libraries in the owner; the tables of those named in
+** 'lendable' become templates, frozen like box tables. A state opening one of them gets a
+** header of its own pointing at the template's node vector (luaH_lend, in ltable.c), which
+** it reads in place and copies at its first write (luaH_thaw). A template holds only what
+** any state may read: its keys are the owner's short strings (published, so lookups by a
+** state's key agree), its values light C functions, numbers, booleans and short strings.
+** math.random keeps its generator in each state's registry (build.rs), so math qualifies.
+** =======================================================
+*/
+
+static const char *const lendable[] = {"string", "table", "math", "os", "debug", "utf8"};
+#define NLENDABLE (sizeof(lendable) / sizeof(lendable[0]))
+
+static Table *templates[NLENDABLE];  /* written before 'owner_g' is published */
+
+
+static int lendable_value (const TValue *v) {
+  return ttislcf(v) || ttisnumber(v) || ttisboolean(v) || ttisshrstring(v);
+}
+
+
+/* Can every state read 't' in place? */
+static int can_lend (const Table *t) {
+  unsigned i, size;
+  if (t->asize != 0 || t->metatable != NULL || isdummy(t))
+    return 0;
+  size = sizenode(t);
+  for (i = 0; i < size; i++) {
+    const Node *n = gnode(t, i);
+    if (isempty(gval(n)))
+      continue;
+    if (keytt(n) != ctb(LUA_VSHRSTR) || !lendable_value(gval(n)))
+      return 0;
+  }
+  return 1;
+}
+
+
+/* In the owner, with its libraries open: the tables of 'lendable' that qualify become
+** templates (a library that does not stays each state's own). */
+static void make_templates (lua_State *L) {
+  size_t i;
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  for (i = 0; i < NLENDABLE; i++) {
+    if (lua_getfield(L, -1, lendable[i]) == LUA_TTABLE) {
+      Table *t = hvalue(s2v(L->top.p - 1));
+      if (can_lend(t)) {
+        freeze_table(L, t);
+        templates[i] = t;
+      }
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+}
+
+
+/* Does L hold its own copy of a string of template 't'? (It could not find the keys.) */
+static int has_own_strings (lua_State *L, const Table *t) {
+  unsigned i, size = sizenode(t);
+  for (i = 0; i < size; i++) {
+    const Node *n = gnode(t, i);
+    if (isempty(gval(n)))
+      continue;
+    if (has_own_copy(L, keystrval(n)))
+      return 1;
+    if (ttisshrstring(gval(n)) && has_own_copy(L, tsvalue(gval(n))))
+      return 1;
+  }
+  return 0;
+}
+
+
+LUA_API int lshare_lend (lua_State *L, const char *name) {
+  global_State *og = atomic_load_explicit(&owner_g, memory_order_acquire);
+  const Table *tmpl = NULL;
+  Table *t;
+  size_t i;
+  if (og == NULL || og == G(L) || G(L)->seed != og->seed)
+    return 0;
+  for (i = 0; i < NLENDABLE && tmpl == NULL; i++) {
+    if (strcmp(lendable[i], name) == 0)
+      tmpl = templates[i];
+  }
+  if (tmpl == NULL || has_own_strings(L, tmpl) || !lua_checkstack(L, 1))
+    return 0;
+  t = luaH_new(L);
+  sethvalue2s(L, L->top.p, t);
+  L->top.p++;
+  luaH_lend(t, tmpl);
+  return 1;
 }
 
 /* }====================================================== */

@@ -63,6 +63,17 @@ LUA_API int lshare_isboxed (lua_State *L, int idx);
 ** Raises memory errors in L. */
 LUA_API int lshare_replace (lua_State *L, int map, int skip);
 
+/* Lent tables: the shared state's copies of some standard libraries ("string", "table",
+** "math", "os", "debug", "utf8") are templates. A state opening one of them gets a table
+** of its own whose hash part is the template's, read in place: it costs a table header,
+** not a copy of every entry. It is an ordinary table to Lua; its first write gives it a
+** copy of its own (so game code may still add to `string`). */
+
+/* Called by the library openers: pushes a table lent the template of library 'name', 1;
+** or 0, pushing nothing, when L cannot read it in place (no template, L is the shared
+** state, another hash seed, or L has its own copy of one of its strings). */
+LUA_API int lshare_lend (lua_State *L, const char *name);
+
 #if defined(LUA_CORE)
 /* Called by the string interning of every state: the shared string with these contents and
 ** hash, or NULL. */
