@@ -212,8 +212,8 @@ fn box_patches(work: &Path) {
     );
     // A lent table gets a copy of its own there; a box table raises.
     let check = "  if (l_unlikely(isfrozen(t)))\n    luaH_thaw(L, t);\n";
-    insert_after(&ltable, "void luaH_set (lua_State *L, Table *t, const TValue *key, TValue *value) {\n", &check);
-    insert_after(&ltable, "void luaH_setint (lua_State *L, Table *t, lua_Integer key, TValue *value) {\n", &check);
+    insert_after(&ltable, "void luaH_set (lua_State *L, Table *t, const TValue *key, TValue *value) {\n", check);
+    insert_after(&ltable, "void luaH_setint (lua_State *L, Table *t, lua_Integer key, TValue *value) {\n", check);
     replace_once(
         &ltable,
         "void luaH_resize (lua_State *L, Table *t, unsigned newasize,\n                                          unsigned nhsize) {\n",
