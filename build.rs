@@ -163,6 +163,9 @@ fn build_shared_lua(src: &Path, work: &Path, lua_dir: &Path) -> PathBuf {
     fs::create_dir_all(&include_dir).unwrap();
     let mut build = cc::Build::new();
     build.warnings(false).cargo_metadata(false).include(work).define("LUA_USE_LINUX", None);
+    // A state's cache of C strings pushed through the API: 17 one-way sets, not 53 two-way
+    // (0.7 KB less in every service; skynet's C modules push few distinct literal strings).
+    build.define("STRCACHE_N", "17").define("STRCACHE_M", "1");
     for entry in fs::read_dir(work).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();

@@ -1045,24 +1045,168 @@ static int has_own_strings (lua_State *L, const Table *t) {
 }
 
 
-LUA_API int lshare_lend (lua_State *L, const char *name) {
+/* Can L read templates in place (it is not the owner and hashes as the owner does)? */
+static int can_borrow (lua_State *L) {
   global_State *og = atomic_load_explicit(&owner_g, memory_order_acquire);
-  const Table *tmpl = NULL;
+  return og != NULL && og != G(L) && G(L)->seed == og->seed;
+}
+
+
+/* Pushes a table lent 'tmpl', 1; 0 when L has its own copy of one of its strings. */
+static int push_lent (lua_State *L, const Table *tmpl) {
   Table *t;
-  size_t i;
-  if (og == NULL || og == G(L) || G(L)->seed != og->seed)
-    return 0;
-  for (i = 0; i < NLENDABLE && tmpl == NULL; i++) {
-    if (strcmp(lendable[i], name) == 0)
-      tmpl = templates[i];
-  }
-  if (tmpl == NULL || has_own_strings(L, tmpl) || !lua_checkstack(L, 1))
+  if (has_own_strings(L, tmpl) || !lua_checkstack(L, 1))
     return 0;
   t = luaH_new(L);
   sethvalue2s(L, L->top.p, t);
   L->top.p++;
   luaH_lend(t, tmpl);
   return 1;
+}
+
+
+LUA_API int lshare_lend (lua_State *L, const char *name) {
+  const Table *tmpl = NULL;
+  size_t i;
+  if (!can_borrow(L))
+    return 0;
+  for (i = 0; i < NLENDABLE && tmpl == NULL; i++) {
+    if (strcmp(lendable[i], name) == 0)
+      tmpl = templates[i];
+  }
+  return tmpl != NULL && push_lent(L, tmpl);
+}
+
+
+/* The template of a C module (lshare_newlib): its table in the owner, and a copy of what
+** 'l' held when it was made, which tells a library reloaded at the same address from the
+** same one. */
+typedef struct Module {
+  const luaL_Reg *l;
+  size_t n;
+  lua_CFunction *funcs;
+  char **names;
+  Table *t;
+  struct Module *next;
+} Module;
+
+static _Atomic(Module *) modules;  /* pushed under 'compiling', read without a lock */
+
+
+static size_t count_funcs (const luaL_Reg *l) {
+  size_t n = 0;
+  while (l[n].name != NULL)
+    n++;
+  return n;
+}
+
+
+static int same_funcs (const Module *m, const luaL_Reg *l) {
+  size_t i;
+  if (m->l != l)
+    return 0;
+  for (i = 0; i < m->n; i++) {
+    if (l[i].name == NULL || l[i].func != m->funcs[i] || strcmp(l[i].name, m->names[i]) != 0)
+      return 0;
+  }
+  return l[m->n].name == NULL;
+}
+
+
+static Module *find_module (Module *m, const luaL_Reg *l) {
+  while (m != NULL && !same_funcs(m, l))
+    m = m->next;
+  return m;
+}
+
+
+static void free_module (Module *m, size_t named) {
+  size_t i;
+  for (i = 0; i < named; i++)
+    free(m->names[i]);
+  free(m->names);
+  free(m->funcs);
+  free(m);
+}
+
+
+/* A record of 'l' for template 't', or NULL without memory. */
+static Module *new_module (const luaL_Reg *l, Table *t) {
+  size_t i, n = count_funcs(l);
+  Module *m = (Module *)calloc(1, sizeof(Module));
+  if (m == NULL)
+    return NULL;
+  m->l = l;
+  m->n = n;
+  m->t = t;
+  m->funcs = (lua_CFunction *)calloc(n + 1, sizeof(lua_CFunction));
+  m->names = (char **)calloc(n + 1, sizeof(char *));
+  if (m->funcs == NULL || m->names == NULL) {
+    free_module(m, 0);
+    return NULL;
+  }
+  for (i = 0; i < n; i++) {
+    size_t len = strlen(l[i].name) + 1;
+    m->funcs[i] = l[i].func;
+    m->names[i] = (char *)malloc(len);
+    if (m->names[i] == NULL) {
+      free_module(m, i);
+      return NULL;
+    }
+    memcpy(m->names[i], l[i].name, len);
+  }
+  return m;
+}
+
+
+typedef struct NewModule {
+  const luaL_Reg *l;
+  Table *t;
+} NewModule;
+
+static void build_module (lua_State *O, void *ud) {
+  NewModule *nm = (NewModule *)ud;
+  lua_createtable(O, 0, (int)count_funcs(nm->l));
+  luaL_setfuncs(O, nm->l, 0);
+  nm->t = hvalue(s2v(O->top.p - 1));
+  luaL_ref(O, LUA_REGISTRYINDEX);  /* kept for the life of the process */
+}
+
+
+/* The owner's template for 'l', made now if there is none; NULL when it can't be made. */
+static const Table *module_template (const luaL_Reg *l) {
+  Module *m = find_module(atomic_load_explicit(&modules, memory_order_acquire), l);
+  if (m != NULL)
+    return m->t;
+  pthread_mutex_lock(&compiling);
+  m = find_module(atomic_load_explicit(&modules, memory_order_relaxed), l);
+  if (m == NULL) {
+    NewModule nm;
+    int top = lua_gettop(owner);
+    nm.l = l;
+    nm.t = NULL;
+    if (luaD_rawrunprotected(owner, build_module, &nm) == LUA_OK && can_lend(nm.t)) {
+      freeze_table(owner, nm.t);
+      m = new_module(l, nm.t);
+      if (m != NULL) {
+        m->next = atomic_load_explicit(&modules, memory_order_relaxed);
+        atomic_store_explicit(&modules, m, memory_order_release);
+      }
+    }
+    lua_settop(owner, top);
+    freeze_new();  /* gray before any state reads it */
+  }
+  pthread_mutex_unlock(&compiling);
+  return m != NULL ? m->t : NULL;
+}
+
+
+LUA_API void lshare_newlib (lua_State *L, const luaL_Reg *l) {
+  const Table *tmpl = can_borrow(L) ? module_template(l) : NULL;
+  if (tmpl == NULL || !push_lent(L, tmpl)) {
+    lua_createtable(L, 0, (int)count_funcs(l));
+    luaL_setfuncs(L, l, 0);
+  }
 }
 
 /* }====================================================== */

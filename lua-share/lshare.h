@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "lua.h"
+#include "lauxlib.h"
 
 /* Makes the state that owns shared code, with the hash seed every sharing state must use.
 ** Call it before making those states (their fixed strings then come from it). Idempotent;
@@ -73,6 +74,11 @@ LUA_API int lshare_replace (lua_State *L, int map, int skip);
 ** or 0, pushing nothing, when L cannot read it in place (no template, L is the shared
 ** state, another hash seed, or L has its own copy of one of its strings). */
 LUA_API int lshare_lend (lua_State *L, const char *name);
+
+/* luaL_newlib for C modules whose functions have no upvalues: pushes a table with the
+** functions of 'l'. When L can read it in place, the table is lent from a template the
+** shared state makes once for 'l' (the same array, with the same contents). */
+LUA_API void lshare_newlib (lua_State *L, const luaL_Reg *l);
 
 #if defined(LUA_CORE)
 /* Called by the string interning of every state: the shared string with these contents and

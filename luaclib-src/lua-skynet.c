@@ -11,7 +11,9 @@
 #include <lua.h>
 #include <lauxlib.h>
 
+#include <dlfcn.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,9 +27,16 @@
 #define ANSI_RED "\x1B[31m"
 #define ANSI_RESET "\x1B[0m"
 
+/* The service's context, which the host leaves in the registry: the module's functions
+ * have no upvalues, so that every service can share one table of them (module_table). */
+static const char context_key = 0;
+
 static struct skynet_context *
 owner(lua_State *L) {
-	return (struct skynet_context *)lua_touserdata(L, lua_upvalueindex(1));
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &context_key);
+	struct skynet_context *ctx = (struct skynet_context *)lua_touserdata(L, -1);
+	lua_pop(L, 1);
+	return ctx;
 }
 
 static int64_t
@@ -40,24 +49,12 @@ monotonic_ns(void) {
 /* ------------------------------------------------------------ callback */
 
 /*
- * The Lua dispatch function runs in a coroutine of the service's VM that
- * is reserved for it.  Stack layout of that coroutine:
- *
- *   [1] message handler used by lua_pcall (adds a traceback)
- *   [2] the Lua dispatch function
- *   [3] the dispatcher that was installed before this one, or nil
- *   [4] the full userdata holding `struct dispatcher` (the callback ud)
- *
- * The registry keeps the newest dispatcher coroutine alive.  Slot [3]
- * keeps the previous one alive until the new one receives its first
- * message: skynet.callback may be called from inside the running dispatch
- * function, whose coroutine must not be collected while it still runs.
+ * The Lua dispatch function runs on the main thread of the service's state: the host runs
+ * nothing there once the service body has run, and no coroutine of its own is needed.
+ * The registry keeps, under dispatcher_key, the full userdata holding `struct dispatcher`
+ * (the callback's ud); its user value is the dispatch function. A newer skynet.callback
+ * replaces both; a dispatch still running keeps its function on the stack.
  */
-
-#define SLOT_MSGH 1
-#define SLOT_FUNC 2
-#define SLOT_PREV 3
-#define SLOT_SELF 4
 
 static const char dispatcher_key = 0;
 /* skynet.lua's table { taken = bool }: whether the message being dispatched was handed to a
@@ -65,9 +62,8 @@ static const char dispatcher_key = 0;
 static const char dispatch_state_key = 0;
 
 struct dispatcher {
-	lua_State *co;
+	lua_State *main;
 	int forward;
-	int settled;
 };
 
 static int
@@ -111,20 +107,20 @@ static int
 dispatch_message(struct skynet_context *ctx, void *ud, int type, int session,
 		uint32_t source, const void *msg, size_t sz) {
 	struct dispatcher *d = (struct dispatcher *)ud;
-	lua_State *co = d->co;
-	if (!d->settled) {
-		/* the previous dispatcher can no longer be running */
-		d->settled = 1;
-		lua_pushnil(co);
-		lua_replace(co, SLOT_PREV);
-	}
-	lua_pushvalue(co, SLOT_FUNC);
-	lua_pushinteger(co, type);
-	lua_pushlightuserdata(co, (void *)msg);
-	lua_pushinteger(co, (lua_Integer)sz);
-	lua_pushinteger(co, session);
-	lua_pushinteger(co, source);
-	int status = lua_pcall(co, 5, 0, SLOT_MSGH);
+	lua_State *L = d->main;
+	/* the dispatch may replace the dispatcher, and 'd' may be gone once it returns */
+	int forward = d->forward;
+	int top = lua_gettop(L);
+	lua_pushcfunction(L, dispatch_traceback);
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &dispatcher_key);
+	lua_getiuservalue(L, -1, 1);
+	lua_remove(L, -2);
+	lua_pushinteger(L, type);
+	lua_pushlightuserdata(L, (void *)msg);
+	lua_pushinteger(L, (lua_Integer)sz);
+	lua_pushinteger(L, session);
+	lua_pushinteger(L, source);
+	int status = lua_pcall(L, 5, 0, top + 1);
 	if (status != LUA_OK) {
 		const char *self = skynet_command(ctx, "REG", NULL);
 		if (self == NULL)
@@ -132,7 +128,7 @@ dispatch_message(struct skynet_context *ctx, void *ud, int type, int session,
 		switch (status) {
 		case LUA_ERRRUN:
 			skynet_error(ctx, "lua call [%x to %s : %d msgsz = %d] error : " ANSI_RED "%s" ANSI_RESET,
-				source, self, session, (int)sz, lua_tostring(co, -1));
+				source, self, session, (int)sz, lua_tostring(L, -1));
 			break;
 		case LUA_ERRMEM:
 			skynet_error(ctx, "lua memory error : [%x to %s : %d]", source, self, session);
@@ -144,11 +140,11 @@ dispatch_message(struct skynet_context *ctx, void *ud, int type, int session,
 			skynet_error(ctx, "lua error %d : [%x to %s : %d]", status, source, self, session);
 			break;
 		}
-		lua_pop(co, 1);
-		answer_untaken(ctx, co, type, session, source);
+		answer_untaken(ctx, L, type, session, source);
 	}
+	lua_settop(L, top);
 	/* in forward mode the message is passed on, so the core must keep it */
-	return d->forward ? 1 : 0;
+	return forward ? 1 : 0;
 }
 
 static int
@@ -157,19 +153,14 @@ lcallback(lua_State *L) {
 	int forward = lua_toboolean(L, 2);
 	luaL_checktype(L, 1, LUA_TFUNCTION);
 	lua_settop(L, 1);
-
-	lua_State *co = lua_newthread(L);                 /* L: f co */
-	lua_pushcfunction(co, dispatch_traceback);        /* [1] */
-	lua_pushvalue(L, 1);
-	lua_xmove(L, co, 1);                              /* [2] */
-	lua_rawgetp(L, LUA_REGISTRYINDEX, &dispatcher_key);
-	lua_xmove(L, co, 1);                              /* [3] */
-	struct dispatcher *d = (struct dispatcher *)lua_newuserdatauv(co, sizeof(*d), 0); /* [4] */
-	d->co = co;
+	struct dispatcher *d = (struct dispatcher *)lua_newuserdatauv(L, sizeof(*d), 1);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+	d->main = lua_tothread(L, -1);
 	d->forward = forward;
-	d->settled = 0;
-
-	lua_rawsetp(L, LUA_REGISTRYINDEX, &dispatcher_key);   /* registry owns co */
+	lua_pop(L, 1);
+	lua_pushvalue(L, 1);
+	lua_setiuservalue(L, -2, 1);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &dispatcher_key);
 	skynet_callback(ctx, d, dispatch_message);
 	return 0;
 }
@@ -467,11 +458,20 @@ ltrace(lua_State *L) {
 	return 0;
 }
 
+/* lshare_newlib of our Lua (lua-share/lshare.h), when the process has it. */
+static void (*shared_newlib)(lua_State *L, const luaL_Reg *l);
+static pthread_once_t newlib_once = PTHREAD_ONCE_INIT;
+
+static void
+find_newlib(void) {
+	*(void **)&shared_newlib = dlsym(RTLD_DEFAULT, "lshare_newlib");
+}
+
 LUAMOD_API int
 luaopen_skynet_core(lua_State *L) {
 	luaL_checkversion(L);
 
-	static const luaL_Reg with_context[] = {
+	static const luaL_Reg funcs[] = {
 		{ "send", lsend },
 		{ "genid", lgenid },
 		{ "redirect", lredirect },
@@ -483,9 +483,6 @@ luaopen_skynet_core(lua_State *L) {
 		{ "callback", lcallback },
 		{ "dispatch_state", ldispatch_state },
 		{ "trace", ltrace },
-		{ NULL, NULL },
-	};
-	static const luaL_Reg plain[] = {
 		{ "tostring", ltostring },
 		{ "pack", sk_seri_pack },
 		{ "unpack", sk_seri_unpack },
@@ -496,11 +493,15 @@ luaopen_skynet_core(lua_State *L) {
 		{ NULL, NULL },
 	};
 
-	lua_createtable(L, 0, 17);
 	lua_getfield(L, LUA_REGISTRYINDEX, "skynet_context");
 	if (lua_touserdata(L, -1) == NULL)
 		return luaL_error(L, "Init skynet context first");
-	luaL_setfuncs(L, with_context, 1);
-	luaL_setfuncs(L, plain, 0);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &context_key);
+	pthread_once(&newlib_once, find_newlib);
+	if (shared_newlib != NULL) {
+		shared_newlib(L, funcs);
+	} else {
+		luaL_newlib(L, funcs);
+	}
 	return 1;
 }
