@@ -275,6 +275,7 @@ fn lend_patches(work: &Path) {
     lend("ldblib.c", "debug", "luaL_newlib(L, dblib);", "  return 1;\n");
     lend("lutf8lib.c", "utf8", "luaL_newlib(L, funcs);", "  lua_pushlstring(L, UTF8PATT,");
     lend("lmathlib.c", "math", "luaL_newlib(L, mathlib);", "  lua_pushnumber(L, PI);\n");
+    lend("lcorolib.c", "coroutine", "luaL_newlib(L, co_funcs);", "  return 1;\n");
     // string's metatable is each state's own (its __index is the state's string table)
     let lstrlib = work.join("lstrlib.c");
     insert_after(&lstrlib, "#include \"lualib.h\"\n", "#include \"lshare.h\"\n");

@@ -982,10 +982,57 @@ LUA_API int lshare_replace (lua_State *L, int map, int skip) {
 ** =======================================================
 */
 
-static const char *const lendable[] = {"string", "table", "math", "os", "debug", "utf8"};
+static const char *const lendable[] = {"string", "table", "math", "os", "debug", "utf8",
+                                       "coroutine"};
 #define NLENDABLE (sizeof(lendable) / sizeof(lendable[0]))
 
 static Table *templates[NLENDABLE];  /* written before 'owner_g' is published */
+
+/* Fields the host gives templates (lshare_preset), under 'compiling'. */
+#define MAXPRESETS 8
+
+static struct Preset {
+  const char *lib, *name;
+  lua_CFunction f;
+} presets[MAXPRESETS];
+static int npresets;
+
+
+static int is_lendable (const char *lib) {
+  size_t i;
+  for (i = 0; i < NLENDABLE; i++) {
+    if (strcmp(lendable[i], lib) == 0)
+      return 1;
+  }
+  return 0;
+}
+
+
+LUA_API int lshare_preset (const char *lib, const char *name, lua_CFunction f) {
+  int ok;
+  pthread_mutex_lock(&compiling);
+  ok = (owner == NULL && npresets < MAXPRESETS && is_lendable(lib) && f != NULL);
+  if (ok) {
+    presets[npresets].lib = lib;
+    presets[npresets].name = name;
+    presets[npresets].f = f;
+    npresets++;
+  }
+  pthread_mutex_unlock(&compiling);
+  return ok;
+}
+
+
+static void apply_presets (lua_State *L, int loaded) {
+  int i;
+  for (i = 0; i < npresets; i++) {
+    if (lua_getfield(L, loaded, presets[i].lib) == LUA_TTABLE) {
+      lua_pushcfunction(L, presets[i].f);
+      lua_setfield(L, -2, presets[i].name);
+    }
+    lua_pop(L, 1);
+  }
+}
 
 
 static int lendable_value (const TValue *v) {
@@ -1015,6 +1062,7 @@ static int can_lend (const Table *t) {
 static void make_templates (lua_State *L) {
   size_t i;
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  apply_presets(L, lua_gettop(L));
   for (i = 0; i < NLENDABLE; i++) {
     if (lua_getfield(L, -1, lendable[i]) == LUA_TTABLE) {
       Table *t = hvalue(s2v(L->top.p - 1));

@@ -65,10 +65,17 @@ LUA_API int lshare_isboxed (lua_State *L, int idx);
 LUA_API int lshare_replace (lua_State *L, int map, int skip);
 
 /* Lent tables: the shared state's copies of some standard libraries ("string", "table",
-** "math", "os", "debug", "utf8") are templates. A state opening one of them gets a table
+** "math", "os", "debug", "utf8", "coroutine") are templates. A state opening one of them gets a table
 ** of its own whose hash part is the template's, read in place: it costs a table header,
 ** not a copy of every entry. It is an ordinary table to Lua; its first write gives it a
 ** copy of its own (so game code may still add to `string`). */
+
+/* Before lshare_init: the template of standard library 'lib' gets 'f' (a light function) as
+** its field 'name', so every state that borrows the library has it (the snlua host gives
+** coroutine its profiling resume and wrap). Only the host's states, made with the seed
+** lshare_init takes, borrow. 'lib' and 'name' are kept, not copied (pass literals). 0 once
+** lshare_init has run, or when 'lib' is not lent. */
+LUA_API int lshare_preset (const char *lib, const char *name, lua_CFunction f);
 
 /* Called by the library openers: pushes a table lent the template of library 'name', 1;
 ** or 0, pushing nothing, when L cannot read it in place (no template, L is the shared

@@ -71,6 +71,7 @@ extern "C" {
 
     // stack
     pub fn lua_absindex(l: *mut lua_State, idx: c_int) -> c_int;
+    pub fn lua_rawequal(l: *mut lua_State, idx1: c_int, idx2: c_int) -> c_int;
     pub fn lua_gettop(l: *mut lua_State) -> c_int;
     pub fn lua_settop(l: *mut lua_State, idx: c_int);
     pub fn lua_pushvalue(l: *mut lua_State, idx: c_int);
@@ -261,6 +262,8 @@ pub struct SharedCode {
         errsz: usize,
     ) -> *const c_void,
     pub push: unsafe extern "C" fn(l: *mut lua_State, function: *const c_void) -> c_int,
+    /// `lshare_preset`, before `init`: a field every state's copy of a library starts with.
+    pub preset: Option<unsafe extern "C" fn(lib: *const c_char, name: *const c_char, f: lua_CFunction) -> c_int>,
 }
 
 /// The shared-code functions, when the process's Lua is ours (a swapped tree's is not).
@@ -280,8 +283,21 @@ pub fn shared_code() -> Option<SharedCode> {
                 unsafe extern "C" fn(*const c_char, usize, *const c_char, *const c_char, *mut c_char, usize) -> *const c_void,
             >(compile),
             push: std::mem::transmute::<*mut c_void, unsafe extern "C" fn(*mut lua_State, *const c_void) -> c_int>(push),
+            preset: std::mem::transmute::<
+                *mut c_void,
+                Option<unsafe extern "C" fn(*const c_char, *const c_char, lua_CFunction) -> c_int>,
+            >(process_symbol(c"lshare_preset")),
         })
     }
+}
+
+/// `lshare_newlib` (a table of light functions that our Lua lends every state), when the
+/// process's Lua is ours.
+pub fn shared_newlib() -> Option<unsafe extern "C" fn(*mut lua_State, *const luaL_Reg)> {
+    static NEWLIB: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let sym = *NEWLIB.get_or_init(|| process_symbol(c"lshare_newlib") as usize);
+    // SAFETY: a null pointer is None; otherwise the symbol is lshare.h's lshare_newlib.
+    unsafe { std::mem::transmute::<usize, Option<unsafe extern "C" fn(*mut lua_State, *const luaL_Reg)>>(sym) }
 }
 
 /// The patched Lua's own `skynet.codecache` opener (`luaopen_cache`), when the process has it.

@@ -77,6 +77,12 @@ fn sharing() -> Option<SharedCode> {
     static SHARING: OnceLock<Option<SharedCode>> = OnceLock::new();
     *SHARING.get_or_init(|| {
         let shared = shared_code()?;
+        if let Some(preset) = shared.preset {
+            for (name, f) in super::profile::COROUTINE_PRESETS {
+                // SAFETY: static names and a light function, before lshare_init.
+                unsafe { preset(c"coroutine".as_ptr(), name.as_ptr(), f) };
+            }
+        }
         // SAFETY: lshare_init takes the seed every service's state is made with.
         (unsafe { (shared.init)(super::ffi::global_seed()) } != 0).then_some(shared)
     })

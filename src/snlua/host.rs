@@ -232,10 +232,17 @@ pub(super) unsafe extern "C" fn prepare(l: *mut lua_State) -> c_int {
         luaL_requiref(l, c"skynet.profile".as_ptr(), profile::open, 0);
         let lib = lua_gettop(l);
         lua_getglobal(l, c"coroutine".as_ptr());
-        lua_getfield(l, lib, c"resume".as_ptr());
-        lua_setfield(l, -2, c"resume".as_ptr());
-        lua_getfield(l, lib, c"wrap".as_ptr());
-        lua_setfield(l, -2, c"wrap".as_ptr());
+        for (name, _) in profile::COROUTINE_PRESETS {
+            lua_getfield(l, lib, name.as_ptr());
+            lua_getfield(l, -2, name.as_ptr());
+            // A lent coroutine table has them already: a write would copy it.
+            if lua_rawequal(l, -1, -2) == 0 {
+                pop(l, 1);
+                lua_setfield(l, -2, name.as_ptr());
+            } else {
+                pop(l, 2);
+            }
+        }
         lua_settop(l, lib - 1);
 
         lua_pushlightuserdata(l, ctx);

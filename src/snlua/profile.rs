@@ -4,15 +4,57 @@
 //! add each run of a measured coroutine to its total. Every resume goes through the trap's
 //! resume, so the endless-loop signal always knows the running coroutine.
 //!
-//! The library's functions share two weak tables as upvalues: coroutine -> start time of the
-//! current run, and coroutine -> accumulated time.
+//! The library's functions are light C functions (no upvalues), so that every service can
+//! share one table of them and one `coroutine` table (`presets`). Their two weak tables,
+//! coroutine -> start time of the current run and coroutine -> accumulated time, are kept in
+//! the registry, made by the first `start`: until then a resume looks nothing up.
 
 use super::trap;
 use crate::ffi::lua::*;
-use std::ffi::c_int;
+use std::ffi::{c_int, c_void};
 
-const STARTED: c_int = upvalue_index(1);
-const TOTALS: c_int = upvalue_index(2);
+/// The registry keys of the two tables: the addresses of these two bytes.
+static KEYS: [u8; 2] = [0; 2];
+const STARTED: usize = 0;
+const TOTALS: usize = 1;
+
+fn key(table: usize) -> *const c_void {
+    &KEYS[table] as *const u8 as *const c_void
+}
+
+/// Pushes the registry's `table`, or nil before the first `start`; true for a table.
+///
+/// # Safety
+/// `l` is a live state with a free stack slot.
+unsafe fn push_table(l: *mut lua_State, table: usize) -> bool {
+    // SAFETY: as documented.
+    unsafe { lua_rawgetp(l, LUA_REGISTRYINDEX, key(table)) == LUA_TTABLE }
+}
+
+/// Makes the two weak tables, if the registry has none yet.
+///
+/// # Safety
+/// Called from `start`.
+unsafe fn make_tables(l: *mut lua_State) {
+    // SAFETY: stack operations within the caller's frame; each table ends in the registry.
+    unsafe {
+        if push_table(l, STARTED) {
+            pop(l, 1);
+            return;
+        }
+        pop(l, 1);
+        new_table(l); // the weak metatable both share
+        lua_pushstring(l, c"kv".as_ptr());
+        lua_setfield(l, -2, c"__mode".as_ptr());
+        for table in [TOTALS, STARTED] {
+            new_table(l);
+            lua_pushvalue(l, -2);
+            lua_setmetatable(l, -2);
+            lua_rawsetp(l, LUA_REGISTRYINDEX, key(table));
+        }
+        pop(l, 1);
+    }
+}
 
 /// This thread's cpu time in seconds, wrapping every 65536 s (as upstream's, so profiles
 /// compare with it).
@@ -33,67 +75,82 @@ fn cpu_since(start: f64) -> f64 {
     }
 }
 
-/// The start time of the coroutine at `co`, if it is being profiled.
+/// `table[co]` as a number, None when absent (or before the first `start`).
 ///
 /// # Safety
-/// Called from one of this library's closures; `co` is a valid index.
-unsafe fn started(l: *mut lua_State, co: c_int) -> Option<f64> {
-    // SAFETY: the upvalue is the start-time table; one slot is pushed and popped.
+/// Called from one of this library's functions; `co` is a valid index.
+unsafe fn lookup(l: *mut lua_State, table: usize, co: c_int) -> Option<f64> {
+    // SAFETY: at most two slots are pushed, and both are popped.
     unsafe {
+        let co = lua_absindex(l, co);
+        if !push_table(l, table) {
+            pop(l, 1);
+            return None;
+        }
         lua_pushvalue(l, co);
-        let t = lua_rawget(l, STARTED);
+        let t = lua_rawget(l, -2);
         let v = lua_tonumberx(l, -1, std::ptr::null_mut());
-        pop(l, 1);
+        pop(l, 2);
         (t != LUA_TNIL).then_some(v)
     }
 }
 
+/// The start time of the coroutine at `co`, if it is being profiled.
+///
 /// # Safety
-/// As `started`.
+/// As `lookup`.
+unsafe fn started(l: *mut lua_State, co: c_int) -> Option<f64> {
+    // SAFETY: as documented.
+    unsafe { lookup(l, STARTED, co) }
+}
+
+/// # Safety
+/// As `lookup`.
 unsafe fn total(l: *mut lua_State, co: c_int) -> f64 {
-    // SAFETY: the upvalue is the total-time table; one slot is pushed and popped.
-    unsafe {
-        lua_pushvalue(l, co);
-        lua_rawget(l, TOTALS);
-        let v = lua_tonumberx(l, -1, std::ptr::null_mut());
-        pop(l, 1);
-        v
-    }
+    // SAFETY: as documented.
+    unsafe { lookup(l, TOTALS, co).unwrap_or(0.0) }
 }
 
-/// Sets `table[co] = value` (nil for None).
+/// Sets `table[co] = value` (nil for None); nothing before the first `start`.
 ///
 /// # Safety
-/// As `started`; `table` is one of the upvalue indices.
-unsafe fn store(l: *mut lua_State, table: c_int, co: c_int, value: Option<f64>) {
-    // SAFETY: key and value are pushed, then consumed by lua_rawset.
+/// As `lookup`.
+unsafe fn store(l: *mut lua_State, table: usize, co: c_int, value: Option<f64>) {
+    // SAFETY: the table, key and value are pushed; lua_rawset takes the last two.
     unsafe {
-        lua_pushvalue(l, co);
-        match value {
-            Some(v) => lua_pushnumber(l, v),
-            None => lua_pushnil(l),
+        let co = lua_absindex(l, co);
+        if push_table(l, table) {
+            lua_pushvalue(l, co);
+            match value {
+                Some(v) => lua_pushnumber(l, v),
+                None => lua_pushnil(l),
+            }
+            lua_rawset(l, -3);
         }
-        lua_rawset(l, table);
+        pop(l, 1);
     }
 }
 
-/// Whether any coroutine is being measured: one lua_next on the start-time table, so that
-/// the usual resume (nothing measured) makes no lookup keyed by the coroutine.
+/// Whether any coroutine is being measured: one lua_next on the start-time table (none
+/// before the first `start`), so that the usual resume makes no lookup keyed by the
+/// coroutine.
 ///
 /// # Safety
-/// Called from one of this library's closures.
+/// Called from one of this library's functions.
 unsafe fn measuring(l: *mut lua_State) -> bool {
-    // SAFETY: the upvalue is the start-time table; what lua_next pushes is popped.
+    // SAFETY: what push_table and lua_next push is popped.
     unsafe {
-        if lua_checkstack(l, 2) == 0 {
+        if lua_checkstack(l, 3) == 0 {
             return true; // no room to ask: look the coroutine up
         }
-        lua_pushnil(l);
-        if lua_next(l, STARTED) == 0 {
+        if !push_table(l, STARTED) {
+            pop(l, 1);
             return false;
         }
-        pop(l, 2);
-        true
+        lua_pushnil(l);
+        let any = lua_next(l, -2) != 0;
+        pop(l, if any { 3 } else { 1 });
+        any
     }
 }
 
@@ -172,7 +229,7 @@ unsafe extern "C" fn co_resume(l: *mut lua_State) -> c_int {
     }
 }
 
-/// The function `wrap` returns: upvalue 3 is its coroutine.
+/// The function `wrap` returns: upvalue 1 is its coroutine.
 ///
 /// # Safety
 /// Lua calls it, as a C function, on a live state `l` of a snlua service with
@@ -180,8 +237,8 @@ unsafe extern "C" fn co_resume(l: *mut lua_State) -> c_int {
 unsafe extern "C" fn co_wrapped(l: *mut lua_State) -> c_int {
     // SAFETY: a Lua C closure made by co_wrap; this frame holds nothing to drop.
     unsafe {
-        let co = lua_tothread(l, upvalue_index(3));
-        let r = timed_resume(l, upvalue_index(3), lua_gettop(l));
+        let co = lua_tothread(l, upvalue_index(1));
+        let r = timed_resume(l, upvalue_index(1), lua_gettop(l));
         if r >= 0 {
             return r;
         }
@@ -198,7 +255,7 @@ unsafe extern "C" fn co_wrapped(l: *mut lua_State) -> c_int {
     }
 }
 
-/// `wrap(f)`: as coroutine.wrap, keeping the profile tables for the wrapper.
+/// `wrap(f)`: as coroutine.wrap, with a wrapper that resumes as `resume` does.
 ///
 /// # Safety
 /// Lua calls it, as a C function, on a live state `l` of a snlua service with
@@ -207,12 +264,10 @@ unsafe extern "C" fn co_wrap(l: *mut lua_State) -> c_int {
     // SAFETY: a Lua C closure of this library; this frame holds nothing to drop.
     unsafe {
         luaL_checktype(l, 1, LUA_TFUNCTION);
-        lua_pushvalue(l, STARTED);
-        lua_pushvalue(l, TOTALS);
         let co = lua_newthread(l);
         lua_pushvalue(l, 1);
         lua_xmove(l, co, 1);
-        lua_pushcclosure(l, co_wrapped, 3);
+        lua_pushcclosure(l, co_wrapped, 1);
         1
     }
 }
@@ -245,6 +300,7 @@ unsafe extern "C" fn start(l: *mut lua_State) -> c_int {
         if started(l, 1).is_some() {
             return luaL_error(l, c"Thread %p start profile more than once".as_ptr(), lua_topointer(l, 1));
         }
+        make_tables(l);
         store(l, TOTALS, 1, Some(0.0));
         store(l, STARTED, 1, Some(cpu_now()));
         0
@@ -271,30 +327,37 @@ unsafe extern "C" fn stop(l: *mut lua_State) -> c_int {
     }
 }
 
+/// The library's functions, in one array for the life of the process: our Lua lends every
+/// state one table of them (lshare_newlib), made once per array.
+struct Funcs([luaL_Reg; 5]);
+
+// SAFETY: the array is never written; its pointers are to static strings and functions.
+unsafe impl Sync for Funcs {}
+
+static FUNCS: Funcs = Funcs([
+    luaL_Reg { name: c"start".as_ptr(), func: Some(start) },
+    luaL_Reg { name: c"stop".as_ptr(), func: Some(stop) },
+    luaL_Reg { name: c"resume".as_ptr(), func: Some(co_resume) },
+    luaL_Reg { name: c"wrap".as_ptr(), func: Some(co_wrap) },
+    luaL_Reg { name: std::ptr::null(), func: None },
+]);
+
+/// The fields of `coroutine` the host replaces in every state: our Lua's template of the
+/// library has them already (lshare_preset).
+pub const COROUTINE_PRESETS: [(&std::ffi::CStr, lua_CFunction); 2] =
+    [(c"resume", co_resume as lua_CFunction), (c"wrap", co_wrap as lua_CFunction)];
+
 /// Opens `skynet.profile`.
 ///
 /// # Safety
 /// Called by Lua (luaL_requiref) as a lua_CFunction.
 pub unsafe extern "C" fn open(l: *mut lua_State) -> c_int {
-    let funcs = [
-        luaL_Reg { name: c"start".as_ptr(), func: Some(start) },
-        luaL_Reg { name: c"stop".as_ptr(), func: Some(stop) },
-        luaL_Reg { name: c"resume".as_ptr(), func: Some(co_resume) },
-        luaL_Reg { name: c"wrap".as_ptr(), func: Some(co_wrap) },
-        luaL_Reg { name: std::ptr::null(), func: None },
-    ];
-    // SAFETY: builds the two weak tables and the library on the caller's stack; `funcs` is
-    // a plain array (no destructor) that a memory error may skip.
+    // SAFETY: builds the library on the caller's stack from a static array.
     unsafe {
-        new_table(l); // coroutine -> start time
-        new_table(l); // coroutine -> total time
-        new_table(l);
-        lua_pushstring(l, c"kv".as_ptr());
-        lua_setfield(l, -2, c"__mode".as_ptr());
-        lua_pushvalue(l, -1);
-        lua_setmetatable(l, -3);
-        lua_setmetatable(l, -3);
-        new_lib(l, &funcs, 2);
+        match shared_newlib() {
+            Some(newlib) => newlib(l, FUNCS.0.as_ptr()),
+            None => new_lib(l, &FUNCS.0, 0),
+        }
     }
     1
 }
