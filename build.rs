@@ -284,6 +284,37 @@ fn lend_patches(work: &Path) {
         "  luaL_newlib(L, strlib);\n  createmetatable(L);\n",
         "  if (!lshare_lend(L, \"string\"))\n    luaL_newlib(L, strlib);\n  createmetatable(L);\n",
     );
+    // io: the standard files are the shared state's, so their stream is never written (a
+    // close of one answers "cannot close standard file" without marking it closed first),
+    // and a borrowing state takes them, and their metatable, into its registry.
+    let liolib = work.join("liolib.c");
+    insert_after(&liolib, "#include \"lualib.h\"\n", "#include \"lshare.h\"\n");
+    replace_once(
+        &liolib,
+        "static int aux_close (lua_State *L) {\n  LStream *p = tolstream(L);\n  volatile lua_CFunction cf = p->closef;\n",
+        "static int io_noclose (lua_State *L);\n\n\
+         static int aux_close (lua_State *L) {\n  LStream *p = tolstream(L);\n  volatile lua_CFunction cf = p->closef;\n\
+         \x20 if (cf == &io_noclose)  /* a standard file, maybe other states' too */\n    return io_noclose(L);\n",
+    );
+    replace_once(
+        &liolib,
+        "  p->closef = &io_noclose;  /* keep file opened */\n",
+        "  if (p->closef != &io_noclose)\n    p->closef = &io_noclose;  /* keep file opened */\n",
+    );
+    replace_once(
+        &liolib,
+        "LUAMOD_API int luaopen_io (lua_State *L) {\n",
+        "LUAMOD_API int luaopen_io (lua_State *L) {\n\
+         \x20 if (lshare_lend(L, \"io\")) {\n\
+         \x20   lua_getfield(L, -1, \"stdin\");\n\
+         \x20   lua_getmetatable(L, -1);\n\
+         \x20   lua_setfield(L, LUA_REGISTRYINDEX, LUA_FILEHANDLE);\n\
+         \x20   lua_setfield(L, LUA_REGISTRYINDEX, IO_INPUT);\n\
+         \x20   lua_getfield(L, -1, \"stdout\");\n\
+         \x20   lua_setfield(L, LUA_REGISTRYINDEX, IO_OUTPUT);\n\
+         \x20   return 1;\n\
+         \x20 }\n",
+    );
     let lmathlib = work.join("lmathlib.c");
     insert_after(&lmathlib, "} RanState;\n", "\nstatic RanState *ranstate (lua_State *L);\n");
     let upvalue_state = "  RanState *state = (RanState *)lua_touserdata(L, lua_upvalueindex(1));\n";

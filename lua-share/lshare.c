@@ -978,12 +978,14 @@ LUA_API int lshare_replace (lua_State *L, int map, int skip) {
 ** it reads in place and copies at its first write (luaH_thaw). A template holds only what
 ** any state may read: its keys are the owner's short strings (published, so lookups by a
 ** state's key agree), its values light C functions, numbers, booleans and short strings.
-** math.random keeps its generator in each state's registry (build.rs), so math qualifies.
+** math.random keeps its generator in each state's registry (build.rs), so math qualifies;
+** io's table holds the owner's standard files, which a state borrowing io also takes as
+** its default input and output, with their frozen metatable as its "FILE*".
 ** =======================================================
 */
 
 static const char *const lendable[] = {"string", "table", "math", "os", "debug", "utf8",
-                                       "coroutine"};
+                                       "coroutine", "io"};
 #define NLENDABLE (sizeof(lendable) / sizeof(lendable[0]))
 
 static Table *templates[NLENDABLE];  /* written before 'owner_g' is published */
@@ -1035,7 +1037,13 @@ static void apply_presets (lua_State *L, int loaded) {
 }
 
 
+/* Values any state may read: besides the plain ones, io's standard files, whose metatable
+** is frozen (make_templates) and which io never writes to (build.rs). */
 static int lendable_value (const TValue *v) {
+  if (ttisfulluserdata(v)) {
+    const Udata *u = uvalue(v);
+    return u->nuvalue == 0 && u->metatable != NULL && isfrozen(u->metatable);
+  }
   return ttislcf(v) || ttisnumber(v) || ttisboolean(v) || ttisshrstring(v);
 }
 
@@ -1061,6 +1069,14 @@ static int can_lend (const Table *t) {
 ** templates (a library that does not stays each state's own). */
 static void make_templates (lua_State *L) {
   size_t i;
+  /* the metatable of io's files and its methods: read, never written, by every state */
+  if (luaL_getmetatable(L, LUA_FILEHANDLE) == LUA_TTABLE) {
+    if (lua_getfield(L, -1, "__index") == LUA_TTABLE)
+      freeze_table(L, hvalue(s2v(L->top.p - 1)));
+    lua_pop(L, 1);
+    freeze_table(L, hvalue(s2v(L->top.p - 1)));
+  }
+  lua_pop(L, 1);
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
   apply_presets(L, lua_gettop(L));
   for (i = 0; i < NLENDABLE; i++) {
