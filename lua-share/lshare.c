@@ -96,12 +96,19 @@ static void freeze (GCObject *o) {
 
 
 /* Freezes what the owner made since the last call: the white objects (frozen ones are
-** gray, and the owner's collector never runs to change a colour). */
+** gray, and the owner's collector never runs to change a colour), in both its lists (a
+** userdata with a __gc, such as io's standard files, is kept in 'finobj'). */
 static void freeze_new (void) {
-  GCObject *o;
-  for (o = G(owner)->allgc; o != NULL; o = o->next) {
-    if (iswhite(o))
-      freeze(o);
+  GCObject *lists[2];
+  int i;
+  lists[0] = G(owner)->allgc;
+  lists[1] = G(owner)->finobj;
+  for (i = 0; i < 2; i++) {
+    GCObject *o;
+    for (o = lists[i]; o != NULL; o = o->next) {
+      if (iswhite(o))
+        freeze(o);
+    }
   }
 }
 

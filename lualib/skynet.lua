@@ -24,15 +24,17 @@ local skynet = {}
 
 -- Message types: skynet.PTYPE_<name>, numbered from 0 in this order, as the
 -- C core (include/skynet.h) numbers them.  QUEUE is only used by the
--- deprecated skynet.mqueue.
-for i, name in ipairs { "TEXT", "RESPONSE", "MULTICAST", "CLIENT", "SYSTEM",
-		"HARBOR", "SOCKET", "ERROR", "QUEUE", "DEBUG", "LUA", "SNAX", "TRACE" } do
-	skynet["PTYPE_" .. name] = i - 1
-end
+-- deprecated skynet.mqueue.  Like skynet.pack and the other functions that
+-- are skynet.core's own, each is stored in skynet at its first read (see the
+-- metatable at the end): a service keeps only the names it uses.
+local TYPE_NAMES <const> = " TEXT RESPONSE MULTICAST CLIENT SYSTEM HARBOR SOCKET ERROR QUEUE DEBUG LUA SNAX TRACE "
+local CORE_FUNCTIONS <const> = " now hpc error genid pack packstring unpack tostring trash "
 
 -- compile-time constants, no upvalues
 local PTYPE_RESPONSE <const> = 1
 local PTYPE_ERROR <const> = 7
+local PTYPE_DEBUG <const> = 9
+local PTYPE_LUA <const> = 10
 local PTYPE_TRACE <const> = 12
 
 local BREAK <const> = "BREAK"	-- marks a session whose answer is to be dropped
@@ -525,10 +527,6 @@ function skynet.self()
 end
 
 
-skynet.now = core.now
-skynet.hpc = core.hpc
-
-
 -- Environment values are strings; a key can be set once.
 function skynet.getenv(key)
 	local value = core.command("GETENV", key)
@@ -544,7 +542,6 @@ function skynet.address(addr)
 end
 
 
-skynet.error = core.error
 skynet.tracelog = core.trace
 
 ---------------------------------------------------------------------------
@@ -561,13 +558,6 @@ end
 
 ---------------------------------------------------------------------------
 -- sending and calling
-
-skynet.genid = assert(core.genid)
-skynet.pack = assert(core.pack)
-skynet.packstring = assert(core.packstring)
-skynet.unpack = assert(core.unpack)
-skynet.tostring = assert(core.tostring)
-skynet.trash = assert(core.trash)
 
 function skynet.send(addr, typename, ...)
 	local p = proto[typename]
@@ -1195,8 +1185,39 @@ local function more(skynet)
 	end
 end
 
+-- A name skynet.core provides as it is, or a message type's number; nil for others.
+local function plain_field(k)
+	if type(k) ~= "string" then
+		return nil
+	elseif string.find(CORE_FUNCTIONS, " " .. k .. " ", 1, true) then
+		return core[k]
+	end
+	local name = string.match(k, "^PTYPE_(%u+)$")
+	local at = name and string.find(TYPE_NAMES, " " .. name .. " ", 1, true)
+	if at then
+		local _, before = string.gsub(string.sub(TYPE_NAMES, 1, at), "%u+", "")
+		return before
+	end
+end
+
+local function store_plain_fields(t)
+	for name in string.gmatch(CORE_FUNCTIONS, "%S+") do
+		rawset(t, name, core[name])
+	end
+	for name in string.gmatch(TYPE_NAMES, "%S+") do
+		local k = "PTYPE_" .. name
+		rawset(t, k, plain_field(k))
+	end
+end
+
 setmetatable(skynet, { __index = function(t, k)
+	local v = plain_field(k)
+	if v ~= nil then
+		rawset(t, k, v)
+		return v
+	end
 	setmetatable(t, nil)
+	store_plain_fields(t)
 	local build = more
 	more = nil
 	if build then
@@ -1210,9 +1231,9 @@ end })
 
 skynet.register_protocol {
 	name = "lua",
-	id = skynet.PTYPE_LUA,
-	pack = skynet.pack,
-	unpack = skynet.unpack,
+	id = PTYPE_LUA,
+	pack = core.pack,
+	unpack = core.unpack,
 }
 
 skynet.register_protocol {
@@ -1229,6 +1250,9 @@ skynet.register_protocol {
 
 -- the debug protocol (and skynet.info_func) comes from skynet.debug
 require("skynet.debug").init(skynet, {
+	id = PTYPE_DEBUG,
+	pack = core.pack,
+	unpack = core.unpack,
 	dispatch = skynet.dispatch_message,
 	suspend = settle,
 	resume = function(co, ...)

@@ -1,7 +1,8 @@
 -- The "debug" protocol every Lua service answers (PTYPE_DEBUG).
 --
--- skynet.lua calls init(skynet, export) once; export carries internals the
--- debugging tools need (dispatch, suspend, resume).  Other modules can add
+-- skynet.lua calls init(skynet, export) once; export carries the protocol's
+-- id, pack and unpack, and internals the debugging tools need (dispatch,
+-- suspend, resume).  Other modules can add
 -- commands with reg_debugcmd(name, fn); those answer for themselves.
 --
 -- A built-in command below returns the values to answer with; the dispatcher
@@ -149,9 +150,7 @@ function M.init(skynet, export)
 		state.info = fn
 	end
 
-	local class = { name = "debug", id = assert(skynet.PTYPE_DEBUG) }
-	class.pack = assert(skynet.pack)
-	class.unpack = assert(skynet.unpack)
+	local class = { name = "debug", id = export.id, pack = export.pack, unpack = export.unpack }
 	function class.dispatch(_, _, name, ...)
 		builtin = builtin or commands()
 		local own = builtin[name]

@@ -1,7 +1,8 @@
 /* Shared Lua code (lua-share/) from many threads at once, built with ThreadSanitizer by
  * tests/run-lua-share-tests.sh. Each thread makes states one after another; each state takes
  * the shared functions (the first thread to need one compiles it), runs them, makes strings
- * and tables keyed by them, collects in both modes, and is closed. The checks run in Lua;
+ * and tables keyed by them, reads and writes the standard libraries (which lshare lends it),
+ * collects in both modes, and is closed. The checks run in Lua;
  * the sanitizer checks that no state writes what another reads. */
 #include <pthread.h>
 #include <stdio.h>
@@ -56,7 +57,21 @@ static const char *const check =
 	"local keep = {}\n"
 	"for i = 1, 300 do keep[i] = { greeting = m.greeting, ['k' .. i] = i } end\n"
 	"collectgarbage() collectgarbage('step')\n"
-	"for i = 1, 300 do assert(keep[i].greeting == 'hi' and keep[i]['k' .. i] == i, 'kept') end\n";
+	"for i = 1, 300 do assert(keep[i].greeting == 'hi' and keep[i]['k' .. i] == i, 'kept') end\n"
+	/* the lent standard libraries: read in place by every state, copied by the state
+	   that writes to one (half of them do), never changed for the others */
+	"assert(string.upper('a') == 'A' and ('x'):rep(3) == 'xxx', 'string')\n"
+	"assert(string.mine == nil and io.mine == nil and math.mine == nil, 'another state\\'s field')\n"
+	"assert(io.type(io.stdout) == 'file' and not io.stdout:close(), 'standard file')\n"
+	"math.randomseed(7) local r = math.random(1000) math.randomseed(7)\n"
+	"assert(math.random(1000) == r, 'random')\n"
+	"if select(5, ...) then\n"
+	"  function string.mine(s) return s .. '!' end\n"
+	"  assert(('a'):mine() == 'a!', 'string method')\n"
+	"  for _, lib in ipairs { table, math, os, debug, utf8, coroutine, io } do lib.mine = 1 end\n"
+	"  assert(math.mine == 1 and math.floor(1.5) == 1 and io.write and coroutine.running, 'copied')\n"
+	"end\n"
+	"collectgarbage()\n";
 
 static pthread_mutex_t compiling = PTHREAD_MUTEX_INITIALIZER;
 static const void *shared[NCHUNKS];
@@ -109,7 +124,8 @@ static void one_state(int round) {
 		if (lua_pcall(L, 0, 1, 0) != LUA_OK)
 			goto fail;
 	}
-	if (lua_pcall(L, NCHUNKS, 0, 0) != LUA_OK)
+	lua_pushboolean(L, round % 2);  /* whether it writes to the libraries */
+	if (lua_pcall(L, NCHUNKS + 1, 0, 0) != LUA_OK)
 		goto fail;
 	lua_close(L);
 	pthread_mutex_lock(&compiling);
