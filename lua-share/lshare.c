@@ -1201,7 +1201,7 @@ static void free_module (Module *m, size_t named) {
 }
 
 
-/* A record of 'l' for template 't', or NULL without memory. */
+/* A record of 'l' with its template 't' (NULL: 'l' can't be lent), or NULL without memory. */
 static Module *new_module (const luaL_Reg *l, Table *t) {
   size_t i, n = count_funcs(l);
   Module *m = (Module *)calloc(1, sizeof(Module));
@@ -1244,7 +1244,7 @@ static void build_module (lua_State *O, void *ud) {
 }
 
 
-/* The owner's template for 'l', made now if there is none; NULL when it can't be made. */
+/* The owner's template for 'l', made now if there is none; NULL when 'l' can't be lent. */
 static const Table *module_template (const luaL_Reg *l) {
   Module *m = find_module(atomic_load_explicit(&modules, memory_order_acquire), l);
   if (m != NULL)
@@ -1256,16 +1256,22 @@ static const Table *module_template (const luaL_Reg *l) {
     int top = lua_gettop(owner);
     nm.l = l;
     nm.t = NULL;
-    if (luaD_rawrunprotected(owner, build_module, &nm) == LUA_OK && can_lend(nm.t)) {
-      freeze_table(owner, nm.t);
+    if (luaD_rawrunprotected(owner, build_module, &nm) != LUA_OK)
+      nm.t = NULL;  /* out of memory: try again next time */
+    lua_settop(owner, top);
+    if (nm.t != NULL) {
+      /* a record either way, so that 'l' is built in the owner once */
+      if (can_lend(nm.t))
+        freeze_table(owner, nm.t);
+      else
+        nm.t = NULL;
+      freeze_new();  /* gray before any state can find it */
       m = new_module(l, nm.t);
       if (m != NULL) {
         m->next = atomic_load_explicit(&modules, memory_order_relaxed);
         atomic_store_explicit(&modules, m, memory_order_release);
       }
     }
-    lua_settop(owner, top);
-    freeze_new();  /* gray before any state reads it */
   }
   pthread_mutex_unlock(&compiling);
   return m != NULL ? m->t : NULL;

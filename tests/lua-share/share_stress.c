@@ -1,7 +1,8 @@
 /* Shared Lua code (lua-share/) from many threads at once, built with ThreadSanitizer by
  * tests/run-lua-share-tests.sh. Each thread makes states one after another; each state takes
  * the shared functions (the first thread to need one compiles it), runs them, makes strings
- * and tables keyed by them, reads and writes the standard libraries (which lshare lends it),
+ * and tables keyed by them, reads and writes the standard libraries and a C module's table
+ * (which lshare lends it),
  * collects in both modes, and is closed. The checks run in Lua;
  * the sanitizer checks that no state writes what another reads. */
 #include <pthread.h>
@@ -65,13 +66,34 @@ static const char *const check =
 	"assert(io.type(io.stdout) == 'file' and not io.stdout:close(), 'standard file')\n"
 	"math.randomseed(7) local r = math.random(1000) math.randomseed(7)\n"
 	"assert(math.random(1000) == r, 'random')\n"
+	"local mod = select(6, ...)\n"
+	"assert(mod.twice(4) == 8 and mod.hello() == 'hello' and mod.mine == nil, 'module')\n"
 	"if select(5, ...) then\n"
+	"  mod.mine = true\n"
 	"  function string.mine(s) return s .. '!' end\n"
 	"  assert(('a'):mine() == 'a!', 'string method')\n"
 	"  for _, lib in ipairs { table, math, os, debug, utf8, coroutine, io } do lib.mine = 1 end\n"
 	"  assert(math.mine == 1 and math.floor(1.5) == 1 and io.write and coroutine.running, 'copied')\n"
 	"end\n"
 	"collectgarbage()\n";
+
+/* A C module's table, which lshare_newlib lends every state (the first one to open it has
+   the template made). */
+static int twice(lua_State *L) {
+	lua_pushinteger(L, 2 * luaL_checkinteger(L, 1));
+	return 1;
+}
+
+static int hello(lua_State *L) {
+	lua_pushliteral(L, "hello");
+	return 1;
+}
+
+static const luaL_Reg module_funcs[] = {
+	{ "twice", twice },
+	{ "hello", hello },
+	{ NULL, NULL },
+};
 
 static pthread_mutex_t compiling = PTHREAD_MUTEX_INITIALIZER;
 static const void *shared[NCHUNKS];
@@ -125,7 +147,8 @@ static void one_state(int round) {
 			goto fail;
 	}
 	lua_pushboolean(L, round % 2);  /* whether it writes to the libraries */
-	if (lua_pcall(L, NCHUNKS + 1, 0, 0) != LUA_OK)
+	lshare_newlib(L, module_funcs);
+	if (lua_pcall(L, NCHUNKS + 2, 0, 0) != LUA_OK)
 		goto fail;
 	lua_close(L);
 	pthread_mutex_lock(&compiling);
