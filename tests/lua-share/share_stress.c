@@ -1,10 +1,9 @@
 /* Shared Lua code (lua-share/) from many threads at once, built with ThreadSanitizer by
  * tests/run-lua-share-tests.sh. Each thread makes states one after another; each state takes
  * the shared functions (the first thread to need one compiles it), runs them, makes strings
- * and tables keyed by them, reads and writes the standard libraries and a C module's table
- * (which lshare lends it),
- * collects in both modes, and is closed. The checks run in Lua;
- * the sanitizer checks that no state writes what another reads. */
+ * and tables keyed by them, reads (and every other state writes) the standard libraries and
+ * a C module's table, which lshare lends it, collects in both modes, and is closed. The
+ * checks run in Lua; the sanitizer checks that no state writes what another reads. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
