@@ -158,6 +158,7 @@ fn build_shared_lua(src: &Path, work: &Path, lua_dir: &Path) -> PathBuf {
     );
     box_patches(work);
     lend_patches(work);
+    upvalue_patches(work);
     let lib_dir = lua_dir.join("lib");
     let include_dir = lua_dir.join("include");
     fs::create_dir_all(&include_dir).unwrap();
@@ -348,5 +349,41 @@ fn lend_patches(work: &Path) {
         &lmathlib,
         "  RanState *state = (RanState *)lua_newuserdatauv(L, sizeof(RanState), 0);\n  setseed(L, state->s, luaL_makeseed(L), 0);  /* initialize with random seed */\n  lua_pop(L, 2);  /* remove pushed seeds */\n  luaL_setfuncs(L, randfuncs, 1);\n",
         "  luaL_setfuncs(L, randfuncs, 0);  /* their generator: ranstate */\n",
+    );
+}
+
+/// A new closure's local upvalues are found in one walk of the open upvalue list
+/// (lua-share/upvals.inc, added to lfunc.c), not one walk each.
+fn upvalue_patches(work: &Path) {
+    let lfunc = work.join("lfunc.c");
+    let fill = fs::read_to_string("lua-share/upvals.inc").expect("lua-share/upvals.inc");
+    let mut text = fs::read_to_string(&lfunc).unwrap();
+    text.push_str(&fill);
+    fs::write(&lfunc, text).unwrap();
+    insert_after(
+        &work.join("lfunc.h"),
+        "LUAI_FUNC UpVal *luaF_findupval (lua_State *L, StkId level);\n",
+        "LUAI_FUNC void luaF_fillupvals (lua_State *L, LClosure *cl, const Upvaldesc *uv,\n\
+         \x20                              StkId base, UpVal **encup);\n",
+    );
+    replace_once(
+        &work.join("lvm.c"),
+        "  int nup = p->sizeupvalues;\n\
+         \x20 Upvaldesc *uv = p->upvalues;\n\
+         \x20 int i;\n\
+         \x20 LClosure *ncl = luaF_newLclosure(L, nup);\n\
+         \x20 ncl->p = p;\n\
+         \x20 setclLvalue2s(L, ra, ncl);  /* anchor new closure in stack */\n\
+         \x20 for (i = 0; i < nup; i++) {  /* fill in its upvalues */\n\
+         \x20   if (uv[i].instack)  /* upvalue refers to local variable? */\n\
+         \x20     ncl->upvals[i] = luaF_findupval(L, base + uv[i].idx);\n\
+         \x20   else  /* get upvalue from enclosing function */\n\
+         \x20     ncl->upvals[i] = encup[uv[i].idx];\n\
+         \x20   luaC_objbarrier(L, ncl, ncl->upvals[i]);\n\
+         \x20 }\n",
+        "  LClosure *ncl = luaF_newLclosure(L, p->sizeupvalues);\n\
+         \x20 ncl->p = p;\n\
+         \x20 setclLvalue2s(L, ra, ncl);  /* anchor new closure in stack */\n\
+         \x20 luaF_fillupvals(L, ncl, p->upvalues, base, encup);\n",
     );
 }

@@ -84,6 +84,18 @@ static void publish (TString *ts) {
 }
 
 
+/* The owner's short string with these contents and hash in the index, or NULL. */
+static TString *find_listed (const char *str, size_t l, unsigned h) {
+  Entry *e = atomic_load_explicit(&index_buckets[h & (INDEX_SIZE - 1)], memory_order_acquire);
+  for (; e != NULL; e = e->next) {
+    TString *ts = e->ts;
+    if (ts->hash == h && cast_sizet(ts->shrlen) == l && memcmp(getshrstr(ts), str, l) == 0)
+      return ts;
+  }
+  return NULL;
+}
+
+
 /* Makes one object of the owner shareable: gray and old for good, its hash known. */
 static void freeze (GCObject *o) {
   if (o->tt == LUA_VLNGSTR)
@@ -147,25 +159,57 @@ LUA_API int lshare_init (unsigned seed) {
 }
 
 
+/* A compiled function's handle: its prototypes, and whether one of their string constants
+** is missing from the index (see lshare_push). Kept for the life of the process. */
+typedef struct SharedFn {
+  const Proto *p;
+  int unlisted;
+} SharedFn;
+
+
+static int has_unlisted_constant (const Proto *p) {
+  int i;
+  for (i = 0; i < p->sizek; i++) {
+    if (ttisshrstring(&p->k[i])) {
+      TString *ts = tsvalue(&p->k[i]);
+      if (find_listed(getshrstr(ts), cast_sizet(ts->shrlen), ts->hash) != ts)
+        return 1;
+    }
+  }
+  for (i = 0; i < p->sizep; i++) {
+    if (has_unlisted_constant(p->p[i]))
+      return 1;
+  }
+  return 0;
+}
+
+
 LUA_API const void *lshare_compile (const char *buf, size_t len, const char *chunkname,
                                     const char *mode, char *err, size_t errsz) {
-  const void *fn = NULL;
+  SharedFn *fn = NULL;
   pthread_mutex_lock(&compiling);
   if (owner == NULL)
     snprintf(err, errsz, "no shared state (lshare_init)");
   else {
     int top = lua_gettop(owner);
     if (luaL_loadbufferx(owner, buf, len, chunkname, mode) == LUA_OK) {
-      /* referenced from the owner's registry: kept for the life of the process */
-      fn = clLvalue(s2v(owner->top.p - 1))->p;
-      luaL_ref(owner, LUA_REGISTRYINDEX);
+      fn = (SharedFn *)malloc(sizeof(SharedFn));
+      if (fn == NULL)
+        snprintf(err, errsz, "not enough memory");
+      else {
+        fn->p = clLvalue(s2v(owner->top.p - 1))->p;
+        /* referenced from the owner's registry: kept for the life of the process */
+        luaL_ref(owner, LUA_REGISTRYINDEX);
+      }
     }
     else {
       const char *msg = lua_tostring(owner, -1);
       snprintf(err, errsz, "%s", msg ? msg : "error compiling a shared chunk");
     }
     lua_settop(owner, top);
-    freeze_new();  /* also what a failed compile left */
+    freeze_new();  /* also what a failed compile left; publishes the constants */
+    if (fn != NULL)
+      fn->unlisted = has_unlisted_constant(fn->p);
   }
   pthread_mutex_unlock(&compiling);
   return fn;
@@ -186,6 +230,24 @@ static int has_own_copy (lua_State *L, TString *ts) {
 }
 
 
+/* Does L hold a short string of its own whose contents the index also has? Only such a
+** string can be a copy of one of a shared function's constants. A state has a few strings
+** of its own (made before the owner had them), so this is cheaper than asking can_share
+** about every constant of a file. */
+static int has_shadowing_strings (lua_State *L) {
+  stringtable *tb = &G(L)->strt;
+  int i;
+  for (i = 0; i < tb->size; i++) {
+    TString *ts;
+    for (ts = tb->hash[i]; ts != NULL; ts = ts->u.hnext) {
+      if (find_listed(getshrstr(ts), cast_sizet(ts->shrlen), ts->hash) != NULL)
+        return 1;
+    }
+  }
+  return 0;
+}
+
+
 /* Can L use these prototypes: no string constant of theirs has a copy of L's own? */
 static int can_share (lua_State *L, const Proto *p) {
   int i;
@@ -201,13 +263,17 @@ static int can_share (lua_State *L, const Proto *p) {
 }
 
 
-LUA_API int lshare_push (lua_State *L, const void *fn) {
-  Proto *p = (Proto *)fn;
+LUA_API int lshare_push (lua_State *L, const void *handle) {
+  const SharedFn *fn = (const SharedFn *)handle;
+  Proto *p = (Proto *)fn->p;
   global_State *og = atomic_load_explicit(&owner_g, memory_order_acquire);
   LClosure *cl;
   if (og == NULL || og == G(L) || G(L)->seed != og->seed)
     return 0;
-  if (!lua_checkstack(L, 2) || !can_share(L, p))
+  /* L's own copy of a constant would not be found by the closure's lookups: such a copy
+     has a twin in the index, or is a constant the index lacks ("global") */
+  if (!lua_checkstack(L, 2) ||
+      ((fn->unlisted || has_shadowing_strings(L)) && !can_share(L, p)))
     return 0;
   cl = luaF_newLclosure(L, p->sizeupvalues);
   cl->p = p;  /* gray: no barrier needed, the collector never visits it */
@@ -224,16 +290,9 @@ LUA_API int lshare_push (lua_State *L, const void *fn) {
 
 struct TString *lshare_findstring (lua_State *L, const char *str, size_t l, unsigned h) {
   global_State *og = atomic_load_explicit(&owner_g, memory_order_acquire);
-  Entry *e;
   if (og == NULL || og == G(L))
     return NULL;
-  e = atomic_load_explicit(&index_buckets[h & (INDEX_SIZE - 1)], memory_order_acquire);
-  for (; e != NULL; e = e->next) {
-    TString *ts = e->ts;
-    if (ts->hash == h && cast_sizet(ts->shrlen) == l && memcmp(getshrstr(ts), str, l) == 0)
-      return ts;
-  }
-  return NULL;
+  return find_listed(str, l, h);
 }
 
 

@@ -46,6 +46,8 @@ pub const LUA_TTHREAD: c_int = 8;
 
 pub const LUA_MULTRET: c_int = -1;
 pub const LUA_REGISTRYINDEX: c_int = -(c_int::MAX / 2 + 1000);
+/// The registry slot of the globals table.
+pub const LUA_RIDX_GLOBALS: lua_Integer = 2;
 
 pub const LUA_GCSTOP: c_int = 0;
 pub const LUA_GCRESTART: c_int = 1;

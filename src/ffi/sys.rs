@@ -154,6 +154,27 @@ pub unsafe fn lalloc(ptr: *mut c_void, nsize: usize) -> *mut c_void {
     }
 }
 
+/// mimalloc's realloc, or its free for a zero size.
+///
+/// # Safety
+/// `ptr` must be null or a live block from mimalloc.
+pub unsafe fn mi_lalloc(ptr: *mut c_void, nsize: usize) -> *mut c_void {
+    if nsize == 0 {
+        // SAFETY: the caller's promise.
+        unsafe { libmimalloc_sys::mi_free(ptr) };
+        std::ptr::null_mut()
+    } else {
+        // SAFETY: the caller's promise.
+        unsafe { libmimalloc_sys::mi_realloc(ptr, nsize) }
+    }
+}
+
+/// Whether AddressSanitizer runs in the process (its runtime is linked in).
+pub fn address_sanitizer() -> bool {
+    // SAFETY: dlsym on the process's global scope with a NUL-terminated name.
+    !unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"__asan_init".as_ptr()) }.is_null()
+}
+
 /// Whether process `pid` exists (kill with signal 0).
 pub fn process_exists(pid: i32) -> bool {
     // SAFETY: signal 0 only checks that the process exists.

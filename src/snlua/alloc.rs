@@ -2,7 +2,9 @@
 //! the limit the service asked for (`skynet.memlimit`), and reports each time the count
 //! passes a threshold that starts at 32 MiB and doubles after every report.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::{Mutex, OnceLock};
 
 /// The first "Memory warning" threshold.
 pub const FIRST_WARNING: usize = 32 * 1024 * 1024;
@@ -13,6 +15,24 @@ pub struct Memory {
     used: AtomicUsize,
     limit: AtomicUsize,
     next_report: AtomicUsize,
+}
+
+/// The byte counts of the live states, for `memory::used`: each `Memory` (at a fixed address,
+/// inside its boxed host) is listed from `live` until `retire`.
+fn live_states() -> &'static Mutex<HashSet<usize>> {
+    static LIVE: OnceLock<Mutex<HashSet<usize>>> = OnceLock::new();
+    LIVE.get_or_init(|| {
+        crate::memory::count_lua_heaps_with(total);
+        Mutex::new(HashSet::new())
+    })
+}
+
+/// The bytes all live states hold.
+fn total() -> usize {
+    let live = live_states().lock().unwrap_or_else(|e| e.into_inner());
+    // SAFETY: a listed address is a Memory that stays alive until retire unlists it, which
+    // takes this lock.
+    live.iter().map(|&m| unsafe { &*(m as *const Memory) }.used()).sum()
 }
 
 /// What the allocator must do with one request.
@@ -37,6 +57,17 @@ impl Memory {
 
     pub fn used(&self) -> usize {
         self.used.load(Relaxed)
+    }
+
+    /// Counts this state in `memory::used` from now on. `self` must stay where it is until
+    /// `retire`.
+    pub fn enlist(&self) {
+        live_states().lock().unwrap_or_else(|e| e.into_inner()).insert(self as *const Memory as usize);
+    }
+
+    /// Stops counting this state (before it moves or is dropped).
+    pub fn retire(&self) {
+        live_states().lock().unwrap_or_else(|e| e.into_inner()).remove(&(self as *const Memory as usize));
     }
 
     /// 0 means no limit.

@@ -605,5 +605,6 @@ unsafe extern "C" fn open_stock(l: *mut lua_State) -> c_int {
 
 /// The opener of `skynet.codecache` for this process.
 pub fn opener() -> lua_CFunction {
-    patched_cache_opener().unwrap_or(open_stock)
+    static OPENER: OnceLock<lua_CFunction> = OnceLock::new();
+    *OPENER.get_or_init(|| patched_cache_opener().unwrap_or(open_stock))
 }

@@ -81,7 +81,7 @@ pub unsafe extern "C" fn lalloc(ud: *mut c_void, ptr: *mut c_void, osize: usize,
                 log::error(host.handle(), &format!("Memory warning {:.2} M", mib(bytes)));
             }
             // SAFETY: `ptr` is null or a block this allocator returned before.
-            unsafe { memory::lalloc(ptr, nsize) }
+            unsafe { memory::lua_alloc(ptr, nsize) }
         }
     }
 }

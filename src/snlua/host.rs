@@ -41,11 +41,15 @@ impl Snlua {
             trap: Trap::new(),
         }));
         super::codecache::prepare();
+        // SAFETY: `host` is a live box; its Memory stays in place until release.
+        unsafe { (*host).memory.enlist() };
         // SAFETY: the state's allocator gets `host`, which lives until `release` closes it.
         let state = unsafe { lua_newstate(super::ffi::lalloc, host as *mut c_void, super::ffi::global_seed()) };
         if state.is_null() {
             // SAFETY: `host` came from Box::into_raw above and nothing else holds it.
-            drop(unsafe { Box::from_raw(host) });
+            let host = unsafe { Box::from_raw(host) };
+            host.memory.retire();
+            drop(host);
             return std::ptr::null_mut();
         }
         // SAFETY: `host` is not shared yet; the state only reads it through the allocator.
@@ -61,6 +65,7 @@ impl Snlua {
         // SAFETY: as documented.
         unsafe {
             lua_close((*host).state);
+            (*host).memory.retire();
             drop(Box::from_raw(host));
         }
     }
@@ -213,6 +218,11 @@ unsafe fn set_global_from_env(l: *mut lua_State, global: &CStr, key: &str, defau
     }
 }
 
+/// Hash sizes of a fresh service's globals (the standard ones, the libraries, what the
+/// loader adds) and of package.loaded (the libraries and skynet's modules).
+const GLOBALS_SIZE: c_int = 40;
+const LOADED_SIZE: c_int = 16;
+
 /// Sets the fresh state up (run protected; argument 1 is the context pointer).
 ///
 /// # Safety
@@ -224,9 +234,19 @@ pub(super) unsafe extern "C" fn prepare(l: *mut lua_State) -> c_int {
     unsafe {
         let ctx = lua_touserdata(l, 1);
         lua_settop(l, 0);
+        // The collector mode first: switching to generational runs a full mark, cheapest
+        // while the state is nearly empty.
+        let handle = super::host_of(l).handle();
+        lua_gc(l, gc_mode(handle));
         // Tells the libraries to ignore LUA_PATH & co. of the process environment.
         lua_pushboolean(l, 1);
         lua_setfield(l, LUA_REGISTRYINDEX, c"LUA_NOENV".as_ptr());
+        // The globals and the loaded modules, made at the size they end at (about 40 and
+        // 16 entries), so the libraries' names go in without rehashing.
+        lua_createtable(l, 0, GLOBALS_SIZE);
+        lua_rawseti(l, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+        lua_createtable(l, 0, LOADED_SIZE);
+        lua_setfield(l, LUA_REGISTRYINDEX, c"_LOADED".as_ptr());
         open_libs(l);
 
         luaL_requiref(l, c"skynet.profile".as_ptr(), profile::open, 0);
@@ -250,9 +270,6 @@ pub(super) unsafe extern "C" fn prepare(l: *mut lua_State) -> c_int {
         codecache::install(l);
         luaL_requiref(l, c"skynet.codecache".as_ptr(), codecache::opener(), 0);
         pop(l, 1);
-
-        let handle = super::host_of(l).handle();
-        lua_gc(l, gc_mode(handle));
 
         set_global_from_env(l, c"LUA_PATH", "lua_path", Some(DEFAULT_LUA_PATH));
         set_global_from_env(l, c"LUA_CPATH", "lua_cpath", Some(DEFAULT_LUA_CPATH));
