@@ -19,9 +19,13 @@ if name == nil then
 end
 SERVICE_NAME = name
 
+-- a function replacement keeps any '%' in the name literal
+local function the_name()
+	return name
+end
+
 local function expand(template)
-	-- a function replacement keeps any '%' in the name literal
-	return (string.gsub(template, "%?", function() return name end))
+	return (string.gsub(template, "%?", the_name))
 end
 
 local body, chosen
@@ -46,9 +50,9 @@ LUA_SERVICE, LUA_PATH, LUA_CPATH = nil, nil, nil
 -- A template whose last component is a fixed file name (".../?/init.lua")
 -- names a directory per service: that directory becomes SERVICE_PATH and is
 -- searched first by require. Otherwise SERVICE_PATH is the template's folder.
-local own_dir = string.match(chosen, "^(.*/)[^/?]+$")
-if own_dir then
-	own_dir = expand(own_dir)
+local slash = string.find(chosen, "/[^/]*$")	-- the last one
+if slash and slash < #chosen and not string.find(chosen, "?", slash, true) then
+	local own_dir = expand(string.sub(chosen, 1, slash))
 	package.path = own_dir .. "?.lua;" .. package.path
 	SERVICE_PATH = own_dir
 else
