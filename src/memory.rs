@@ -5,8 +5,8 @@
 //! Lua states take their blocks from mimalloc (`lua_alloc`): a state is hundreds of small
 //! objects, made and freed by the thousand as services start, and mimalloc's thread-local
 //! size-class pages serve them in fewer instructions than glibc's bins, with no header per
-//! block (about 16% fewer instructions per spawned service under callgrind). Under
-//! AddressSanitizer they stay libc's, so that Lua's blocks are still checked.
+//! block (10% fewer instructions per spawned service under callgrind, and 0.7 KB less per
+//! idle service). Under a sanitizer they stay libc's, so that the sanitizer still sees them.
 
 use crate::ffi::sys;
 use std::ffi::c_void;
@@ -33,7 +33,7 @@ pub fn count_lua_heaps_with(count: fn() -> usize) {
 
 fn lua_uses_mimalloc() -> bool {
     static CHOICE: OnceLock<bool> = OnceLock::new();
-    *CHOICE.get_or_init(|| !sys::address_sanitizer())
+    *CHOICE.get_or_init(|| !sys::sanitizer_runtime())
 }
 
 /// Lua's allocator for a state's blocks: the block at `ptr` (or none) becomes one of `nsize`

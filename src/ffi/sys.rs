@@ -169,10 +169,12 @@ pub unsafe fn mi_lalloc(ptr: *mut c_void, nsize: usize) -> *mut c_void {
     }
 }
 
-/// Whether AddressSanitizer runs in the process (its runtime is linked in).
-pub fn address_sanitizer() -> bool {
-    // SAFETY: dlsym on the process's global scope with a NUL-terminated name.
-    !unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"__asan_init".as_ptr()) }.is_null()
+/// Whether AddressSanitizer or ThreadSanitizer runs in the process (its runtime is linked in).
+pub fn sanitizer_runtime() -> bool {
+    [c"__asan_init", c"__tsan_init"].iter().any(|name| {
+        // SAFETY: dlsym on the process's global scope with a NUL-terminated name.
+        !unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) }.is_null()
+    })
 }
 
 /// Whether process `pid` exists (kill with signal 0).
