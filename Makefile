@@ -92,6 +92,7 @@ bench: linux
 	sh benches/run.sh $(UPSTREAM)
 	UPSTREAM=$(UPSTREAM) sh benches/socket.sh
 	if [ -n "$(UPSTREAM)" ]; then sh benches/lua.sh $(UPSTREAM); fi
+	if [ -n "$(UPSTREAM)" ] && command -v valgrind > /dev/null; then sh benches/spawncount.sh $(UPSTREAM); fi
 	UPSTREAM=$(UPSTREAM) sh benches/gate.sh
 	UPSTREAM=$(UPSTREAM) sh benches/http.sh
 	if [ -n "$(UPSTREAM)" ]; then sh benches/sproto.sh $(UPSTREAM); fi
