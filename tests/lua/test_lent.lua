@@ -15,8 +15,24 @@ local function draws(n)
 	return table.concat(out, " ")
 end
 
+local function entries(t)
+	local n = 0
+	for k, v in pairs(t) do
+		if rawget(t, k) ~= v then
+			return -1
+		end
+		n = n + 1
+	end
+	return n
+end
+
 skynet.start(function()
 	check(string.upper("abc") == "ABC" and ("x"):rep(3) == "xxx", "string works")
+	local before = entries(os)
+	os.extra = true
+	os.extra = nil
+	check(before > 0 and entries(os) == before, "pairs sees the same entries before and after a write",
+		before, entries(os))
 	check(getmetatable("").__index == string, "strings index this service's string table")
 	function string.shout(s)
 		return s:upper() .. "!"
