@@ -5,6 +5,7 @@
 # Usage: sh benches/lua.sh <path-to-upstream-skynet built with make linux>
 set -u
 cd "$(dirname "$0")/.." || exit 1
+. benches/node_config.sh
 up=${1:-${UPSTREAM:-}}
 [ -n "$up" ] && [ -x "$up/skynet" ] || { echo "usage: sh benches/lua.sh <upstream skynet tree, built>"; exit 1; }
 out=benches/out/lua
@@ -13,20 +14,7 @@ here=$(pwd)
 
 # config <which> <root> <start> <extra luaservice dir>
 config() {
-	which=$1 root=$2 start=$3 extra=$4
-	cat > "$out/$which-$start.config" <<CFG
-thread = 8
-harbor = 0
-start = "$start"
-bootstrap = "snlua bootstrap"
-luaservice = "$root/service/?.lua;$extra/?.lua"
-lualoader = "$root/lualib/loader.lua"
-lua_path = "$root/lualib/?.lua;$root/lualib/?/init.lua"
-lua_cpath = "$root/luaclib/?.so"
-cpath = "$root/cservice/?.so"
-spawn_count = ${BENCH_SPAWN:-2000}
-CFG
-	echo "$out/$which-$start.config"
+	node_config "$out/$1-$3.config" "$2" "$3" "$4" 8 "spawn_count = ${BENCH_SPAWN:-2000}"
 }
 
 # echo_rates <binary> <config>: the two qps figures testecho prints (it never exits)

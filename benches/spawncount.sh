@@ -8,6 +8,7 @@
 # Needs valgrind. SMALL and LARGE default to 500 and 1500.
 set -u
 cd "$(dirname "$0")/.." || exit 1
+. benches/node_config.sh
 up=${1:-${UPSTREAM:-}}
 [ -n "$up" ] && [ -x "$up/skynet" ] || { echo "usage: sh benches/spawncount.sh <upstream skynet tree, built>"; exit 1; }
 command -v valgrind > /dev/null || { echo "spawncount: needs valgrind"; exit 1; }
@@ -19,19 +20,7 @@ here=$(pwd)
 
 # config <which> <root> <count>
 config() {
-	cat > "$out/$1-$3.config" <<CFG
-thread = 1
-harbor = 0
-start = "spawner"
-bootstrap = "snlua bootstrap"
-luaservice = "$2/service/?.lua;$here/benches/lua/?.lua"
-lualoader = "$2/lualib/loader.lua"
-lua_path = "$2/lualib/?.lua;$2/lualib/?/init.lua"
-lua_cpath = "$2/luaclib/?.so"
-cpath = "$2/cservice/?.so"
-spawn_count = $3
-CFG
-	echo "$out/$1-$3.config"
+	node_config "$out/$1-$3.config" "$2" spawner "$here/benches/lua" 1 "spawn_count = $3"
 }
 
 # instructions <binary> <config>: callgrind's total

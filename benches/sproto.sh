@@ -5,6 +5,7 @@
 # Usage: sh benches/sproto.sh <path-to-upstream-skynet built with make linux> [runs]
 set -u
 cd "$(dirname "$0")/.." || exit 1
+. benches/node_config.sh
 up=${1:-${UPSTREAM:-}}
 runs=${2:-3}
 [ -n "$up" ] && [ -x "$up/skynet" ] || { echo "usage: sh benches/sproto.sh <upstream skynet tree, built> [runs]"; exit 1; }
@@ -13,18 +14,7 @@ mkdir -p "$out"
 here=$(pwd)
 
 config() {
-	cat > "$out/$1.config" <<CFG
-thread = 2
-harbor = 0
-start = "sproto_bench"
-bootstrap = "snlua bootstrap"
-luaservice = "$2/service/?.lua;$here/benches/sproto/?.lua"
-lualoader = "$2/lualib/loader.lua"
-lua_path = "$2/lualib/?.lua;$2/lualib/?/init.lua"
-lua_cpath = "$2/luaclib/?.so"
-cpath = "$2/cservice/?.so"
-CFG
-	echo "$out/$1.config"
+	node_config "$out/$1.config" "$2" sproto_bench "$here/benches/sproto" 2
 }
 
 ours_cfg=$(config ours "$here")

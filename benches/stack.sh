@@ -15,6 +15,7 @@
 #   (env: ROUNDS=3 BENCH_SECONDS=3; STACK_BENCHES="pack multicast" runs only those)
 set -u
 cd "$(dirname "$0")/.." || exit 1
+. benches/node_config.sh
 up=${1:-${UPSTREAM:-}}
 [ -n "$up" ] && [ -x "$up/skynet" ] || { echo "usage: sh benches/stack.sh <upstream skynet tree, built>"; exit 1; }
 up=$(cd "$up" && pwd)
@@ -26,22 +27,9 @@ clients=${GATE_CLIENTS:-1000}
 
 # config <which> <root> <bench> [port]
 config() {
-	f="$out/$1-$3.config"
-	cat > "$f" <<CFG
-thread = 4
-harbor = 0
-start = "stackbench"
-bootstrap = "snlua bootstrap"
-luaservice = "$2/service/?.lua;$here/benches/stack/?.lua"
-lualoader = "$2/lualib/loader.lua"
-lua_path = "$2/lualib/?.lua;$2/lualib/?/init.lua"
-lua_cpath = "$2/luaclib/?.so"
-cpath = "$2/cservice/?.so"
-bench = "$3"
+	node_config "$out/$1-$3.config" "$2" stackbench "$here/benches/stack" 4 "bench = \"$3\"
 bench_seconds = ${BENCH_SECONDS:-3}
-gate_port = ${4:-0}
-CFG
-	echo "$f"
+gate_port = ${4:-0}"
 }
 
 free_port() {

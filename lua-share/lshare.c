@@ -248,6 +248,13 @@ static int has_shadowing_strings (lua_State *L) {
 }
 
 
+/* Can L read the owner's objects in place (it is not the owner, and hashes as it does)? */
+static int can_borrow (lua_State *L) {
+  global_State *og = atomic_load_explicit(&owner_g, memory_order_acquire);
+  return og != NULL && og != G(L) && G(L)->seed == og->seed;
+}
+
+
 /* Can L use these prototypes: no string constant of theirs has a copy of L's own? */
 static int can_share (lua_State *L, const Proto *p) {
   int i;
@@ -266,9 +273,8 @@ static int can_share (lua_State *L, const Proto *p) {
 LUA_API int lshare_push (lua_State *L, const void *handle) {
   const SharedFn *fn = (const SharedFn *)handle;
   Proto *p = (Proto *)fn->p;
-  global_State *og = atomic_load_explicit(&owner_g, memory_order_acquire);
   LClosure *cl;
-  if (og == NULL || og == G(L) || G(L)->seed != og->seed)
+  if (!can_borrow(L))
     return 0;
   /* L's own copy of a constant would not be found by the closure's lookups: such a copy
      has a twin in the index, or is a constant the index lacks ("global") */
@@ -1066,20 +1072,21 @@ static struct Preset {
 static int npresets;
 
 
-static int is_lendable (const char *lib) {
+/* The place of library 'lib' in 'lendable', or -1. */
+static int lendable_index (const char *lib) {
   size_t i;
   for (i = 0; i < NLENDABLE; i++) {
     if (strcmp(lendable[i], lib) == 0)
-      return 1;
+      return (int)i;
   }
-  return 0;
+  return -1;
 }
 
 
 LUA_API int lshare_preset (const char *lib, const char *name, lua_CFunction f) {
   int ok;
   pthread_mutex_lock(&compiling);
-  ok = (owner == NULL && npresets < MAXPRESETS && is_lendable(lib) && f != NULL);
+  ok = (owner == NULL && npresets < MAXPRESETS && lendable_index(lib) >= 0 && f != NULL);
   if (ok) {
     presets[npresets].lib = lib;
     presets[npresets].name = name;
@@ -1175,13 +1182,6 @@ static int has_own_strings (lua_State *L, const Table *t) {
 }
 
 
-/* Can L read templates in place (it is not the owner and hashes as the owner does)? */
-static int can_borrow (lua_State *L) {
-  global_State *og = atomic_load_explicit(&owner_g, memory_order_acquire);
-  return og != NULL && og != G(L) && G(L)->seed == og->seed;
-}
-
-
 /* Pushes a table lent 'tmpl', 1; 0 when L has its own copy of one of its strings. */
 static int push_lent (lua_State *L, const Table *tmpl) {
   Table *t;
@@ -1196,15 +1196,8 @@ static int push_lent (lua_State *L, const Table *tmpl) {
 
 
 LUA_API int lshare_lend (lua_State *L, const char *name) {
-  const Table *tmpl = NULL;
-  size_t i;
-  if (!can_borrow(L))
-    return 0;
-  for (i = 0; i < NLENDABLE && tmpl == NULL; i++) {
-    if (strcmp(lendable[i], name) == 0)
-      tmpl = templates[i];
-  }
-  return tmpl != NULL && push_lent(L, tmpl);
+  int i = lendable_index(name);
+  return i >= 0 && templates[i] != NULL && can_borrow(L) && push_lent(L, templates[i]);
 }
 
 

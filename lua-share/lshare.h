@@ -65,10 +65,10 @@ LUA_API int lshare_isboxed (lua_State *L, int idx);
 LUA_API int lshare_replace (lua_State *L, int map, int skip);
 
 /* Lent tables: the shared state's copies of some standard libraries ("string", "table",
-** "math", "os", "debug", "utf8", "coroutine") are templates. A state opening one of them gets a table
-** of its own whose hash part is the template's, read in place: it costs a table header,
-** not a copy of every entry. It is an ordinary table to Lua; its first write gives it a
-** copy of its own (so game code may still add to `string`). */
+** "math", "os", "io", "debug", "utf8", "coroutine") are templates. A state opening one of
+** them gets a table of its own whose hash part is the template's, read in place: it costs a
+** table header, not a copy of every entry. It is an ordinary table to Lua; its first write
+** gives it a copy of its own (so game code may still add to `string`). */
 
 /* Before lshare_init: the template of standard library 'lib' gets 'f' (a light function) as
 ** its field 'name', so every state that borrows the library has it (the snlua host gives

@@ -112,9 +112,8 @@ dispatch_message(struct skynet_context *ctx, void *ud, int type, int session,
 	int forward = d->forward;
 	int top = lua_gettop(L);
 	lua_pushcfunction(L, dispatch_traceback);
-	lua_rawgetp(L, LUA_REGISTRYINDEX, &dispatcher_key);
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &dispatcher_key);  /* kept below the call */
 	lua_getiuservalue(L, -1, 1);
-	lua_remove(L, -2);
 	lua_pushinteger(L, type);
 	lua_pushlightuserdata(L, (void *)msg);
 	lua_pushinteger(L, (lua_Integer)sz);

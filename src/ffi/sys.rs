@@ -139,34 +139,42 @@ pub fn set_malloc_thresholds(trim: i32, mmap: i32) {
     }
 }
 
-/// The allocator Lua states use: realloc, or free for a zero size.
+/// Lua's allocator protocol over one C allocator: `realloc`, or `free` for a zero size.
+///
+/// # Safety
+/// `ptr` must be null or a live block of that allocator.
+unsafe fn realloc_or_free(
+    ptr: *mut c_void,
+    nsize: usize,
+    realloc: unsafe extern "C" fn(*mut c_void, usize) -> *mut c_void,
+    free: unsafe extern "C" fn(*mut c_void),
+) -> *mut c_void {
+    if nsize == 0 {
+        // SAFETY: the caller's promise.
+        unsafe { free(ptr) };
+        std::ptr::null_mut()
+    } else {
+        // SAFETY: the caller's promise.
+        unsafe { realloc(ptr, nsize) }
+    }
+}
+
+/// The libc allocator in Lua's protocol (skynet_lalloc, and Lua states under a sanitizer).
 ///
 /// # Safety
 /// `ptr` must be null or a live block from the C allocator.
 pub unsafe fn lalloc(ptr: *mut c_void, nsize: usize) -> *mut c_void {
-    if nsize == 0 {
-        // SAFETY: the caller's promise.
-        unsafe { libc::free(ptr) };
-        std::ptr::null_mut()
-    } else {
-        // SAFETY: the caller's promise.
-        unsafe { libc::realloc(ptr, nsize) }
-    }
+    // SAFETY: the caller's promise.
+    unsafe { realloc_or_free(ptr, nsize, libc::realloc, libc::free) }
 }
 
-/// mimalloc's realloc, or its free for a zero size.
+/// mimalloc in Lua's protocol (the Lua states' blocks).
 ///
 /// # Safety
 /// `ptr` must be null or a live block from mimalloc.
 pub unsafe fn mi_lalloc(ptr: *mut c_void, nsize: usize) -> *mut c_void {
-    if nsize == 0 {
-        // SAFETY: the caller's promise.
-        unsafe { libmimalloc_sys::mi_free(ptr) };
-        std::ptr::null_mut()
-    } else {
-        // SAFETY: the caller's promise.
-        unsafe { libmimalloc_sys::mi_realloc(ptr, nsize) }
-    }
+    // SAFETY: the caller's promise.
+    unsafe { realloc_or_free(ptr, nsize, libmimalloc_sys::mi_realloc, libmimalloc_sys::mi_free) }
 }
 
 /// Whether AddressSanitizer or ThreadSanitizer runs in the process (its runtime is linked in).
