@@ -868,9 +868,27 @@ lxor_str(lua_State *L) {
 		return luaL_error(L, "Can't xor empty string");
 	luaL_Buffer buf;
 	char *out = luaL_buffinitsize(L, &buf, n1);
-	size_t i;
-	for (i = 0; i < n1; i++)
-		out[i] = (char)(a[i] ^ b[i % n2]);
+	size_t i = 0;
+	if (8 % n2 == 0) {
+		/* a key of 1, 2, 4 or 8 bytes (a WebSocket mask is 4) repeats within a word */
+		unsigned char pattern[8];
+		for (size_t j = 0; j < 8; j++)
+			pattern[j] = (unsigned char)b[j % n2];
+		uint64_t key;
+		memcpy(&key, pattern, 8);
+		for (; i + 8 <= n1; i += 8) {
+			uint64_t w;
+			memcpy(&w, a + i, 8);
+			w ^= key;
+			memcpy(out + i, &w, 8);
+		}
+	}
+	size_t k = 0;	/* i is a multiple of the key's length here */
+	for (; i < n1; i++) {
+		out[i] = (char)(a[i] ^ b[k]);
+		if (++k == n2)
+			k = 0;
+	}
 	luaL_pushresultsize(&buf, n1);
 	return 1;
 }

@@ -42,6 +42,7 @@ struct chunk {
 };
 
 struct sockbuf {
+	const void *tag;      /* &sockbuf_tag: marks a buffer made by lnewbuffer */
 	int total;            /* bytes not yet consumed */
 	int offset;           /* consumed bytes of the head chunk */
 	struct chunk *head;
@@ -49,6 +50,8 @@ struct sockbuf {
 	struct chunk *spare;  /* recycled chunk headers */
 	int nspare;
 };
+
+static const char sockbuf_tag = 0;
 
 static void
 chunk_recycle(struct sockbuf *sb, struct chunk *c) {
@@ -107,6 +110,7 @@ static int
 lnewbuffer(lua_State *L) {
 	struct sockbuf *sb = (struct sockbuf *)lua_newuserdatauv(L, sizeof(*sb), 0);
 	memset(sb, 0, sizeof(*sb));
+	sb->tag = &sockbuf_tag;
 	if (luaL_newmetatable(L, SOCKBUF_MT)) {
 		lua_pushcfunction(L, sockbuf_gc);
 		lua_setfield(L, -2, "__gc");
@@ -115,9 +119,14 @@ lnewbuffer(lua_State *L) {
 	return 1;
 }
 
+/* The buffer at idx, or NULL. Every read and push checks its argument, so the check is the
+ * tag inside the block, not a metatable lookup by name (which costs a string lookup). */
 static struct sockbuf *
 to_sockbuf(lua_State *L, int idx) {
-	return (struct sockbuf *)luaL_testudata(L, idx, SOCKBUF_MT);
+	if (lua_type(L, idx) != LUA_TUSERDATA || lua_rawlen(L, idx) != sizeof(struct sockbuf))
+		return NULL;
+	struct sockbuf *sb = (struct sockbuf *)lua_touserdata(L, idx);
+	return sb->tag == &sockbuf_tag ? sb : NULL;
 }
 
 /* push(buffer, pool, msg, size) -> bytes buffered */

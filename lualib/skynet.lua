@@ -75,7 +75,7 @@ local tracetags = {}	-- task -> trace tag; false forces tracing off
 local outstanding = {}	-- session -> address of a call not yet answered
 local pending_resp = {}	-- closure from skynet.response -> address it answers
 local sleepers = {}		-- wakeup token -> session it sleeps on
-local wake_tokens = {}	-- FIFO of tokens given to skynet.wakeup
+local wakes = { h = 1, t = 0 }	-- FIFO of tokens given to skynet.wakeup
 local failed = {}		-- FIFO of sessions whose call failed
 local forks = { h = 1, t = 0 }	-- tasks created by skynet.fork, not yet run
 local trace_next = {}	-- source -> tag announced for its next request
@@ -222,8 +222,12 @@ end
 -- Next piece of deferred work: woken sleepers first, then failed calls, then
 -- forks.  Returns the task, how many values to resume it with, and those.
 local function next_job()
-	local token = tremove(wake_tokens, 1)
-	while token ~= nil do
+	local w = wakes.h
+	while w <= wakes.t do
+		local token = wakes[w]
+		wakes[w] = nil
+		w = w + 1
+		wakes.h = w
 		local session = sleepers[token]
 		if session then
 			local co = waiting[session]
@@ -236,10 +240,10 @@ local function next_job()
 				return co, 4, false, BREAK, nil, session
 			end
 		end
-		token = tremove(wake_tokens, 1)
 	end
-	local session = tremove(failed, 1)
-	while session ~= nil do
+	wakes.h, wakes.t = 1, 0
+	local session = failed[1] ~= nil and tremove(failed, 1)
+	while session do
 		local co = waiting[session]
 		if type(co) == "thread" then
 			waiting[session] = nil
@@ -350,6 +354,13 @@ local function route(ptype, msg, sz, session, source)
 		return
 	end
 
+	-- A protocol's `inline(msg, sz)` may take a message on the spot, with no task of its own:
+	-- it returns true when it did (and never yields). skynet.socket's data events go this way.
+	local inline = p.inline
+	if inline and inline(msg, sz) then
+		return
+	end
+
 	local handler = p.dispatch
 	if handler == nil then
 		trace_next[source] = nil
@@ -372,11 +383,17 @@ local function run_deferred(errors)
 		if co == nil then
 			break
 		end
-		local fine, why
+		current = co
+		local ok, command
 		if n == 0 then
-			fine, why = pcall(run, co)
+			ok, command = co_resume(co)
 		else
-			fine, why = pcall(run, co, a, b, c, d)
+			ok, command = co_resume(co, a, b, c, d)
+		end
+		-- the usual ending (the task parked or finished) needs no protected call of settle
+		local fine, why = true, nil
+		if not ok or (command ~= "SUSPEND" and command ~= nil) then
+			fine, why = pcall(settle, co, ok, command)
 		end
 		if not fine then
 			if errors then
@@ -396,7 +413,7 @@ function skynet.dispatch_message(...)
 		errors = { tostring(err) }
 	end
 	-- most messages leave nothing deferred: no call of next_job then
-	if wake_tokens[1] ~= nil or failed[1] ~= nil or forks.h <= forks.t then
+	if wakes.h <= wakes.t or failed[1] ~= nil or forks.h <= forks.t then
 		errors = run_deferred(errors)
 	end
 	dispatch_state.taken = false
@@ -494,7 +511,9 @@ end
 
 function skynet.wakeup(token)
 	if sleepers[token] then
-		wake_tokens[#wake_tokens + 1] = token
+		local t = wakes.t + 1
+		wakes[t] = token
+		wakes.t = t
 		return true
 	end
 end
@@ -663,6 +682,8 @@ function skynet.dispatch(typename, fn)
 		return p and p.dispatch
 	end
 	p.dispatch, fn = fn, p.dispatch
+	-- the protocol's shortcut served the dispatch function being replaced
+	p.inline = nil
 	return fn
 end
 
@@ -1086,7 +1107,7 @@ local function more(skynet)
 			end
 		end
 		exited = true
-		wake_tokens = {}
+		wakes = { h = 1, t = 0 }
 		failed = {}
 		core.callback(function(ptype, msg, sz, session, source)
 			if session ~= 0 and source ~= 0 then

@@ -92,12 +92,16 @@ local function read_frame(ws)
 	if max and len > max then
 		violation(1009, string.format("frame of %d bytes over the limit of %d", len, max))
 	end
-	local key = masked and read(4)
-	local payload = len > 0 and read(len) or ""
-	if key and len > 0 then
-		payload = crypt.xor_str(payload, key)
+	if not masked then
+		return fin, op, len > 0 and read(len) or ""
 	end
-	return fin, op, payload
+	if len == 0 then
+		read(4)
+		return fin, op, ""
+	end
+	-- the masking key and the payload in one read
+	local keyed = read(4 + len)
+	return fin, op, crypt.xor_str(keyed:sub(5), keyed:sub(1, 4))
 end
 
 -- Close codes a peer may send (RFC 6455 7.4.1 and the IANA registry).

@@ -33,6 +33,8 @@ local type = type
 local format = string.format
 local running = coroutine.running
 local log = skynet.error
+local wait, wakeup = skynet.wait, skynet.wakeup
+local push, pop = driver.push, driver.pop
 
 -- unread bytes past which a socket's reading is paused until its reader catches up
 local HIGH_WATER = 128 * 1024
@@ -59,89 +61,96 @@ local function new_conn(fields)
 	return setmetatable(fields, Conn)
 end
 
--- Wake the parked reader, if any.
-function Conn:rouse()
-	local task = self.reader
-	self.reader = nil
-	return task and skynet.wakeup(task)
-end
+-- The methods a data event and a read run are plain locals too: a method call costs a
+-- metatable lookup.
 
--- Stop reading from the socket until a task waits on it again.
+-- Wake the parked reader, if any.
+local function rouse(c)
+	local task = c.reader
+	c.reader = nil
+	return task and wakeup(task)
+end
+Conn.rouse = rouse
+
+-- Stop reading from the socket until a task waits on it again. Never yields: data events
+-- call it with no task of their own.
 function Conn:hold(buffered)
 	if self.held ~= nil then
-		return
+		return false
 	end
 	local what = format("Pause socket (%d)", self.id)
 	log(buffered and format("%s size : %d", what, buffered) or what)
 	driver.pause(self.id)
 	self.held = true
-	-- events already queued for this socket get their turn before we go on
-	skynet.yield()
+	return true
 end
 
 -- Park the running task until an event wakes it; a paused socket is resumed first.
-function Conn:park()
-	assert(not self.reader)
+local function park(c)
+	assert(not c.reader)
 	local me = running()
-	self.reader = me
-	local resume = self.held
+	c.reader = me
+	local resume = c.held
 	if resume then
-		log(format("Resume socket (%d)", self.id))
-		driver.start(self.id)
+		log(format("Resume socket (%d)", c.id))
+		driver.start(c.id)
 	end
-	skynet.wait(me)
-	self.demand = nil	-- met, or the socket went away
+	wait(me)
+	c.demand = nil	-- met, or the socket went away
 	if resume then
-		self.held = nil
+		c.held = nil
 	end
 	-- socket.close waits for the last reader to have looked at the buffer
-	local closer = self.closer
-	return closer and skynet.wakeup(closer)
+	local closer = c.closer
+	return closer and wakeup(closer)
 end
+Conn.park = park
 
 -- Park until `want` (see `demand`) is met or the socket goes away.
-function Conn:await(want)
-	assert(not self.demand)
-	self.demand = want
-	self:park()
-end
-
--- Is the parked reader's demand met with `buffered` unread bytes?
-function Conn:satisfied(buffered)
-	local want = self.demand
-	local kind = type(want)
-	return (kind == "number" and buffered >= want)
-		or (kind == "string" and driver.readline(self.buf, nil, want) ~= nil)
+local function await(c, want)
+	assert(not c.demand)
+	c.demand = want
+	park(c)
 end
 
 ---------------------------------------------------------------------------
 -- events; each handler runs with the connection of the event's id
 
-function Conn:on_data(size, data)
-	if self.buf == nil then
-		log("socket: drop package from " .. self.id)
+-- Data events run with no task of their own (skynet.lua's protocol `inline`), so this never
+-- yields.
+local function on_data(c, size, data)
+	local buf = c.buf
+	if buf == nil then
+		log("socket: drop package from " .. c.id)
 		return driver.drop(data, size)
 	end
-	local buffered = driver.push(self.buf, self.pool, data, size)
-	local want = self.demand
-	-- a reader waiting for a byte count asked for that much: no limit then
-	if type(want) ~= "number" and self.limit and buffered > self.limit then
-		log(format("socket buffer overflow: fd=%d size=%d", self.id, buffered))
-		return driver.close(self.id)
+	local buffered = push(buf, c.pool, data, size)
+	local want = c.demand
+	local met
+	if type(want) == "number" then
+		-- a reader waiting for a byte count asked for that much: no limit then
+		met = buffered >= want
+	else
+		if c.limit and buffered > c.limit then
+			log(format("socket buffer overflow: fd=%d size=%d", c.id, buffered))
+			return driver.close(c.id)
+		end
+		-- a line separator: is there a whole line? (true, readall's demand, waits for the close)
+		met = type(want) == "string" and driver.readline(buf, nil, want) ~= nil
 	end
-	local met = self:satisfied(buffered)
 	if met then
-		self.demand = nil
+		c.demand = nil
 	end
 	-- pause a big buffer, unless a reader still needs more of it (readall needs
 	-- everything up to the close, which a paused socket would never see)
 	if buffered > HIGH_WATER and (met or want == nil) then
-		self:hold(buffered)
+		c:hold(buffered)
 	end
 	if met then
-		self:rouse()
+		rouse(c)
 	end
 end
+Conn.on_data = on_data
 
 -- CONNECT: the answer to connect, start, bind and listen
 function Conn:on_connect(port, addr)
@@ -227,6 +236,22 @@ local events = {
 	[7] = { "on_warning" },
 }
 
+-- Data events take no task: on_data never yields, and the reader it wakes runs right after.
+-- Other events may call a user's callback, which may yield, and go the task path.
+local function inline(msg, sz)
+	local kind, id, size, data = driver.unpack(msg, sz)
+	if kind ~= 1 then
+		return false
+	end
+	local c = conns[id]
+	if c then
+		on_data(c, size, data)
+	else
+		events[1][2](id, size, data)
+	end
+	return true
+end
+
 local function dispatch(_, _, kind, id, ...)
 	local ev = events[kind]
 	if ev == nil then
@@ -252,6 +277,7 @@ skynet.register_protocol {
 	id = skynet.PTYPE_SOCKET,	-- 6
 	unpack = driver.unpack,
 	dispatch = dispatch,
+	inline = inline,
 }
 
 ---------------------------------------------------------------------------
@@ -320,7 +346,13 @@ function socket.start(id, func)
 	return attach(id, func)
 end
 
-function socket.pause(id) return with(id, "hold") end
+function socket.pause(id)
+	local c = conns[id]
+	if c and c:hold() then
+		-- events already queued for this socket get their turn before the caller goes on
+		skynet.yield()
+	end
+end
 
 function Conn:shutdown()
 	-- the CLOSE event follows; socket.close(id) still has to be called
@@ -361,13 +393,13 @@ function socket.close(id)
 end
 
 function socket.read(id, sz)
-	local c = must(id)
+	local c = assert(conns[id])
 	local buf, pool = c.buf, c.pool
 	if sz then
-		local got = driver.pop(buf, pool, sz)
+		local got = pop(buf, pool, sz)
 		if not got and c.up and not c.closer then
-			c:await(sz)
-			got = driver.pop(buf, pool, sz)
+			await(c, sz)
+			got = pop(buf, pool, sz)
 		end
 		if got then
 			return got
@@ -377,7 +409,7 @@ function socket.read(id, sz)
 	-- whatever is there, waiting for something if nothing is
 	local got = driver.readall(buf, pool)
 	if got == "" and c.up then
-		c:await(0)
+		await(c, 0)
 		got = driver.readall(buf, pool)
 	end
 	if got == "" then
@@ -392,7 +424,7 @@ function socket.readall(id)
 		local rest = driver.readall(c.buf, c.pool)
 		return rest ~= "" and rest
 	end
-	c:await(true)
+	await(c, true)
 	assert(c.up == false)
 	return driver.readall(c.buf, c.pool)
 end
@@ -405,7 +437,7 @@ function socket.readline(id, sep)
 		return line
 	end
 	if c.up then
-		c:await(sep)
+		await(c, sep)
 	end
 	if c.up then
 		return driver.readline(c.buf, c.pool, sep)
@@ -419,7 +451,7 @@ function socket.block(id)
 	if not (c and c.up) then
 		return false
 	end
-	c:await(0)
+	await(c, 0)
 	return c.up
 end
 
