@@ -450,6 +450,21 @@ def start_in_another_service():
 
 
 @test
+def wrapped_dispatch_sees_data():
+    """A function put in front of skynet.socket's dispatch (skynet.dispatch) sees every data event."""
+    node, ports = server()
+    s = connect(ports["wrapped"])
+    seen = 0
+    for word in (b"one", b"two", b"three"):
+        s.sendall(word + b"\n")
+        count, _, echoed = recv_line(s).partition(b" ")
+        check(echoed == word, "line %r came back as %r" % (word, echoed))
+        check(int(count) > seen, "data events seen by the wrapper: %s after %d" % (count, seen))
+        seen = int(count)
+    s.close()
+
+
+@test
 def netstat_lists_sockets():
     """socket.netstat() lists the listening sockets and the connections."""
     node, ports = server()

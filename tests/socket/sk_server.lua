@@ -211,7 +211,7 @@ local handlers = {
 skynet.start(function()
 	local ports = {}
 	for _, name in ipairs { "echo", "line", "frame", "all", "hold", "ctl", "reset", "exact", "limit", "agent",
-			"flood", "handoff", "closer", "shut", "reject" } do
+			"flood", "handoff", "closer", "shut", "reject", "wrapped" } do
 		local handler = handlers[name]
 		local lid, addr, port = socket.listen("127.0.0.1", 0)
 		assert(addr == "127.0.0.1", addr)
@@ -222,9 +222,9 @@ skynet.start(function()
 				log("REJECT " .. from)
 				return
 			end
-			if name == "agent" then
+			if name == "agent" or name == "wrapped" then
 				-- hand the connection to a new service, which starts it
-				skynet.newservice("sk_agent", id)
+				skynet.newservice("sk_" .. name, id)
 				return
 			end
 			skynet.fork(function()
