@@ -454,6 +454,8 @@ def wrapped_dispatch_sees_data():
     """A function put in front of skynet.socket's dispatch (skynet.dispatch) sees every data event."""
     node, ports = server()
     s = connect(ports["wrapped"])
+    hello = recv_line(s)
+    check(hello.startswith(b"agent "), "greeting %r" % hello)
     seen = 0
     for word in (b"one", b"two", b"three"):
         s.sendall(word + b"\n")

@@ -224,7 +224,7 @@ skynet.start(function()
 			end
 			if name == "agent" or name == "wrapped" then
 				-- hand the connection to a new service, which starts it
-				skynet.newservice("sk_" .. name, id)
+				skynet.newservice("sk_agent", id, name)
 				return
 			end
 			skynet.fork(function()
