@@ -206,19 +206,22 @@ fn timer_thread() {
     context::init_thread(THREAD_TIMER);
     let mut pops_seen = global().pops();
     loop {
-        timer::update();
-        socket::update_time();
-        if finished() {
-            break;
-        }
         // Work is waiting and nobody took any since the last tick (the busy workers are deep
         // in long callbacks): bring in a sleeper. Waking on every tick with work queued
-        // would make workers steal each other's ping-pong and bounce it across cores.
+        // would make workers steal each other's ping-pong and bounce it across cores. Looked
+        // at before this tick's timers are listed: right after, the queue always holds work
+        // nobody has taken yet, and a second worker would come for what the first one woken
+        // for the timers is about to take.
         let pops = global().pops();
         if pops == pops_seen && global().idle() > 0 && !global().is_empty() {
             global().wake_one();
         }
         pops_seen = pops;
+        timer::update();
+        socket::update_time();
+        if finished() {
+            break;
+        }
         socket::check_watch();
         std::thread::sleep(timer::TICK);
         if HANGUP.swap(false, SeqCst) {

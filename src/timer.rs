@@ -218,11 +218,13 @@ pub fn update() {
             w.tick(&mut |e| fired.push(e));
         }
         c.current.fetch_add(1, Ordering::Relaxed);
-        for e in fired {
-            let msg = Message::empty(0, e.session, PTYPE_RESPONSE);
-            // A service gone before its timer fired simply misses it.
-            let _ = context::push(e.handle, msg);
-        }
+        crate::scheduler::batch_pushes(|| {
+            for e in fired {
+                let msg = Message::empty(0, e.session, PTYPE_RESPONSE);
+                // A service gone before its timer fired simply misses it.
+                let _ = context::push(e.handle, msg);
+            }
+        });
     }
 }
 
