@@ -75,7 +75,9 @@ pub fn batch_pushes(f: impl FnOnce()) {
     f();
     let listed = BATCH.with(|b| b.take()).unwrap_or(0);
     let q = run_queue();
-    for _ in 0..listed.div_ceil(READY_PER_WAKE) {
+    // workers already looking for work take theirs without a wake
+    let wanted = listed.div_ceil(READY_PER_WAKE).saturating_sub(q.lookers.load(Ordering::SeqCst));
+    for _ in 0..wanted {
         q.wake_one();
     }
 }
