@@ -437,13 +437,19 @@ def peer_reset_mid_read():
     e.close()
 
 
+def agent_connection(port_name):
+    """A connection that sk_agent took over, past its greeting."""
+    _, ports = server()
+    s = connect(ports[port_name])
+    hello = recv_line(s)
+    check(hello.startswith(b"agent "), "greeting %r" % hello)
+    return s
+
+
 @test
 def start_in_another_service():
     """An accepted id handed to a new service, which socket.start()s it (as testsocket does)."""
-    node, ports = server()
-    s = connect(ports["agent"])
-    hello = recv_line(s)
-    check(hello.startswith(b"agent "), "greeting %r" % hello)
+    s = agent_connection("agent")
     s.sendall(b"abc\ndef\n")
     check(recv_line(s) == b"ABC" and recv_line(s) == b"DEF", "agent lines")
     s.close()
@@ -452,10 +458,7 @@ def start_in_another_service():
 @test
 def wrapped_dispatch_sees_data():
     """A function put in front of skynet.socket's dispatch (skynet.dispatch) sees every data event."""
-    node, ports = server()
-    s = connect(ports["wrapped"])
-    hello = recv_line(s)
-    check(hello.startswith(b"agent "), "greeting %r" % hello)
+    s = agent_connection("wrapped")
     seen = 0
     for word in (b"one", b"two", b"three"):
         s.sendall(word + b"\n")
