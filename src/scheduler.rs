@@ -114,6 +114,11 @@ fn schedule(ctx: Arc<Context>) {
                 Some(ctx)
             }
         })
+    } else if let Some(n) = BATCH.with(|b| b.get()) {
+        // the timer thread inside batch_pushes: the wakes come after the batch
+        run_queue().enqueue(ctx);
+        BATCH.with(|b| b.set(Some(n + 1)));
+        None
     } else {
         Some(ctx)
     };
@@ -289,16 +294,9 @@ pub fn run_queue() -> &'static RunQueue {
 }
 
 impl RunQueue {
+    /// Lists `ctx` and brings in a sleeping worker for it if nobody else will take it.
     pub fn push(&self, ctx: Arc<Context>) {
-        let before = {
-            let mut qs = self.services.lock().unwrap_or_else(|e| e.into_inner());
-            qs.push_back(ctx);
-            self.len.fetch_add(1, Ordering::SeqCst)
-        };
-        if let Some(n) = BATCH.with(|b| b.get()) {
-            BATCH.with(|b| b.set(Some(n + 1)));
-            return;
-        }
+        let before = self.enqueue(ctx);
         // Wake a sleeper only when the services waiting outnumber the workers that will take
         // them without one: those looking for work, and a pushing worker itself, which
         // picks up what it queued after its batch. Every futex wake costs ~15 µs, and a
@@ -307,6 +305,13 @@ impl RunQueue {
         if takers <= before {
             self.wake_one();
         }
+    }
+
+    /// Lists `ctx` without waking anyone; returns how many services were listed before it.
+    fn enqueue(&self, ctx: Arc<Context>) -> usize {
+        let mut qs = self.services.lock().unwrap_or_else(|e| e.into_inner());
+        qs.push_back(ctx);
+        self.len.fetch_add(1, Ordering::SeqCst)
     }
 
     pub fn pop(&self) -> Option<Arc<Context>> {

@@ -213,13 +213,16 @@ function Conn:on_warning(kbytes)
 	(self.warn or warn_default)(self.id, kbytes)
 end
 
+-- data for an id that is no connection of this service
+local function drop_data(id, size, data)
+	log("socket: drop package from " .. id)
+	driver.drop(data, size)
+end
+
 -- event type numbers of skynet_socket.h -> handler, and what to do when the id
 -- belongs to no connection of this service
 local events = {
-	[1] = { "on_data", function(id, size, data)
-		log("socket: drop package from " .. id)
-		driver.drop(data, size)
-	end },
+	[1] = { "on_data", drop_data },
 	[2] = { "on_connect" },
 	[3] = { "on_close", driver.close },
 	[4] = { "on_accept", function(_, newid)
@@ -247,7 +250,7 @@ local function inline(msg, sz)
 	if c then
 		on_data(c, size, data)
 	else
-		events[1][2](id, size, data)
+		drop_data(id, size, data)
 	end
 	return true
 end

@@ -12,11 +12,16 @@
 use super::trap;
 use crate::ffi::lua::*;
 use std::ffi::{c_int, c_void};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The registry keys of the two tables: the addresses of these two bytes.
 static KEYS: [u8; 2] = [0; 2];
 const STARTED: usize = 0;
 const TOTALS: usize = 1;
+
+/// Set by the first `start` of any service: until then no state has the tables, and a
+/// resume skips the two registry lookups that would tell it so (each one a hash lookup).
+static EVER_STARTED: AtomicBool = AtomicBool::new(false);
 
 fn key(table: usize) -> *const c_void {
     &KEYS[table] as *const u8 as *const c_void
@@ -43,6 +48,7 @@ unsafe fn make_tables(l: *mut lua_State) {
             return;
         }
         pop(l, 1);
+        EVER_STARTED.store(true, Ordering::Release);
         new_table(l); // the weak metatable both share
         lua_pushstring(l, c"kv".as_ptr());
         lua_setfield(l, -2, c"__mode".as_ptr());
@@ -138,6 +144,9 @@ unsafe fn store(l: *mut lua_State, table: usize, co: c_int, value: Option<f64>) 
 /// # Safety
 /// Called from one of this library's functions.
 unsafe fn measuring(l: *mut lua_State) -> bool {
+    if !EVER_STARTED.load(Ordering::Acquire) {
+        return false;
+    }
     // SAFETY: what push_table and lua_next push is popped.
     unsafe {
         if lua_checkstack(l, 3) == 0 {
