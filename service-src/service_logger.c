@@ -51,12 +51,16 @@ on_message(struct skynet_context *ctx, void *ud, int type, int session, uint32_t
 				l->out = f;
 		}
 	} else if (type == PTYPE_TEXT) {
+		/* the line's pieces under the stream's lock: a service's print between them
+		   would cut the line */
+		flockfile(l->out);
 		if (l->path)
 			write_time(l);
 		fprintf(l->out, "[:%08x] ", source);
 		fwrite(msg, sz, 1, l->out);
 		fputc('\n', l->out);
 		fflush(l->out);
+		funlockfile(l->out);
 	}
 	return 0;
 }

@@ -3,7 +3,8 @@
 # with tests/lua/<name>.config appended to a base config (the base starts the service
 # <name> through the Lua layer; tiny_* tests bring their own loader and need no layer).
 # A test passes when the node exits 0 (or the code in <name>.status) within its time limit, its log has every line of
-# <name>.expect (each an extended regular expression) and no "TEST FAIL".
+# <name>.expect (each an extended regular expression), none of <name>.reject, and no
+# "TEST FAIL".
 # Tests that need the Lua layer are skipped while luaclib has no skynet.core.
 # LUA_LAYER_LUALIB, LUA_LAYER_SERVICE, LUA_LAYER_LUACLIB and LUA_LAYER_CSERVICE point the
 # tests at another Lua layer (by default the repository's lualib, service, luaclib, cservice).
@@ -62,6 +63,13 @@ for name in $names; do
 		grep -qE -- "$line" "$out/$name.log" || missing="$missing
   expected in the log: $line"
 	done < "tests/lua/$name.expect"
+	if [ -f "tests/lua/$name.reject" ]; then
+		while IFS= read -r line; do
+			[ -z "$line" ] && continue
+			grep -qE -- "$line" "$out/$name.log" && missing="$missing
+  not wanted in the log: $line ($(grep -cE -- "$line" "$out/$name.log") lines)"
+		done < "tests/lua/$name.reject"
+	fi
 	want=0
 	[ -f "tests/lua/$name.status" ] && want=$(cat "tests/lua/$name.status")
 	if [ $rc -eq "$want" ] && [ -z "$missing" ] && ! grep -q "TEST FAIL" "$out/$name.log"; then

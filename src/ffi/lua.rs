@@ -154,6 +154,7 @@ extern "C" {
     pub fn luaL_checktype(l: *mut lua_State, arg: c_int, t: c_int);
     pub fn luaL_checkoption(l: *mut lua_State, arg: c_int, def: *const c_char, lst: *const *const c_char) -> c_int;
     pub fn luaL_error(l: *mut lua_State, fmt: *const c_char, ...) -> c_int;
+    pub fn luaL_tolstring(l: *mut lua_State, idx: c_int, len: *mut usize) -> *const c_char;
     pub fn luaL_where(l: *mut lua_State, lvl: c_int);
     pub fn luaL_traceback(l: *mut lua_State, l1: *mut lua_State, msg: *const c_char, level: c_int);
     pub fn luaL_setfuncs(l: *mut lua_State, funcs: *const luaL_Reg, nup: c_int);

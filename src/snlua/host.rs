@@ -1,16 +1,17 @@
 //! The Lua state of one service and how it starts.
 //!
 //! `init` only queues the service's arguments to itself; the state is set up on that first
-//! message, so the launching thread never runs Lua. Setting up: the standard libraries,
-//! `skynet.profile` (whose resume/wrap replace coroutine's), `skynet.codecache`, the registry
-//! entry `skynet_context`, the GC mode, and the globals the loader reads (LUA_PATH, LUA_CPATH,
-//! LUA_SERVICE, LUA_PRELOAD). Then the loader (`lualoader`) runs with the argument string.
+//! message, so the launching thread never runs Lua. Setting up: the standard libraries (with
+//! a `print` that writes its line at once), `skynet.profile` (whose resume/wrap replace
+//! coroutine's), `skynet.codecache`, the registry entry `skynet_context`, the GC mode, and
+//! the globals the loader reads (LUA_PATH, LUA_CPATH, LUA_SERVICE, LUA_PRELOAD). Then the
+//! loader (`lualoader`) runs with the argument string.
 //! A failure is logged, `.launcher` is sent "ERROR" (so whoever waits on the launch hears of
 //! it), and the service exits.
 
 use super::alloc::{self, Memory};
 use super::trap::Trap;
-use super::{codecache, profile};
+use super::{codecache, print, profile};
 use crate::context::Context;
 use crate::ffi::lua::*;
 use crate::message::{Borrowed, PTYPE_TEXT};
@@ -248,6 +249,8 @@ pub(super) unsafe extern "C" fn prepare(l: *mut lua_State) -> c_int {
         lua_createtable(l, 0, LOADED_SIZE);
         lua_setfield(l, LUA_REGISTRYINDEX, c"_LOADED".as_ptr());
         open_libs(l);
+        lua_pushcclosure(l, print::print, 0);
+        lua_setglobal(l, c"print".as_ptr());
 
         luaL_requiref(l, c"skynet.profile".as_ptr(), profile::open, 0);
         let lib = lua_gettop(l);

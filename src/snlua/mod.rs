@@ -7,6 +7,7 @@
 //! - `trap`: `signal 0`, which breaks Lua code stuck in a loop;
 //! - `profile`: `skynet.profile`, per-coroutine cpu time;
 //! - `codecache`: `skynet.codecache`;
+//! - `print`: `print`, a whole line in one write;
 //! - `ffi`: the C entry points the core and Lua call into the host with (the module's
 //!   `_create/_init/_release/_signal`, the states' allocator), from raw pointers to `Snlua`.
 //!
@@ -16,6 +17,7 @@ mod alloc;
 mod codecache;
 mod ffi;
 mod host;
+mod print;
 mod profile;
 mod trap;
 
