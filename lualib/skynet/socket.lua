@@ -61,8 +61,8 @@ local function new_conn(fields)
 	return setmetatable(fields, Conn)
 end
 
--- The methods a data event and a read run are plain locals too: a method call costs a
--- metatable lookup.
+-- Waking, parking and the data event are plain functions, not methods: every message runs
+-- them, and a method call costs a metatable lookup.
 
 -- Wake the parked reader, if any.
 local function rouse(c)
@@ -70,7 +70,6 @@ local function rouse(c)
 	c.reader = nil
 	return task and wakeup(task)
 end
-Conn.rouse = rouse
 
 -- Stop reading from the socket until a task waits on it again. Never yields: data events
 -- call it with no task of their own.
@@ -104,7 +103,6 @@ local function park(c)
 	local closer = c.closer
 	return closer and wakeup(closer)
 end
-Conn.park = park
 
 -- Park until `want` (see `demand`) is met or the socket goes away.
 local function await(c, want)
@@ -161,12 +159,12 @@ function Conn:on_connect(port, addr)
 		self.addr, self.port = addr, port
 	end
 	self.up = true
-	self:rouse()
+	rouse(self)
 end
 
 function Conn:on_close()
 	self.up = false
-	self:rouse()
+	rouse(self)
 end
 
 function Conn:on_accept(newid, addr)
@@ -190,7 +188,7 @@ function Conn:on_error(_, err)
 	end
 	self.up = false
 	driver.shutdown(self.id)
-	self:rouse()
+	rouse(self)
 end
 
 function Conn:on_udp(size, data, from)
@@ -301,7 +299,7 @@ local function attach(id, accept)
 		c.buf, c.pool = driver.buffer(), {}
 	end
 	conns[id] = c
-	c:park()
+	park(c)
 	local err = c.opening
 	c.opening = nil
 	if not c.up then
@@ -378,7 +376,7 @@ function Conn:close()
 	end
 	self.held = false	-- a paused socket is never resumed again
 	if not self.reader then
-		self:park()
+		park(self)
 	else
 		assert(not self.closer)
 		self.closer = running()
@@ -396,7 +394,7 @@ function socket.close(id)
 end
 
 function socket.read(id, sz)
-	local c = assert(conns[id])
+	local c = must(id)
 	local buf, pool = c.buf, c.pool
 	if sz then
 		local got = pop(buf, pool, sz)
@@ -464,7 +462,7 @@ function socket.listen(host, port, backlog)
 	assert(conns[id] == nil)
 	local c = new_conn { id = id, up = false, listening = true }
 	conns[id] = c
-	c:park()
+	park(c)
 	return id, c.addr, c.port
 end
 
@@ -476,7 +474,7 @@ function socket.abandon(id)
 	close_hooks[id] = nil
 	if c then
 		c.up = false
-		c:rouse()
+		rouse(c)
 	end
 end
 
